@@ -1,0 +1,3 @@
+import type { GradientRule } from '../rule.ts';
+
+export const identityGradient: GradientRule = ({ outputGrads: [dy] }) => [dy];

@@ -1,0 +1,26 @@
+/**
+ * An error caused by the user's input (a flag, a file, a declaration), as
+ * opposed to a bug. The CLI prints its one-line message and exits with code 2,
+ * so the message must name the problem and the fix.
+ */
+export class UserError extends Error {
+  override name = 'UserError';
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/** A missing, truncated or corrupt data file. */
+export class DataError extends UserError {
+  override name = 'DataError';
+}
+
+/** A network declaration whose shapes or layers do not fit; names the layer. */
+export class ModelDeclarationError extends UserError {
+  override name = 'ModelDeclarationError';
+}
+
+/** Training produced NaN or Inf; the last good weights were kept. */
+export class DivergenceError extends UserError {
+  override name = 'DivergenceError';
+}
