@@ -126,6 +126,8 @@ function fitToInput(gradient: Value, input: Value, node: Node): Value {
     if (inputDim === undefined || (inputDim === 1 && gradientDim !== 1)) axes.push(axis);
     else if (inputDim !== gradientDim) throw mismatch();
   }
+  // Only leading axes to drop (a bias gradient): one ReduceSum without keepdims.
+  if (axes.every((axis) => axis < extra)) return reduceSum(gradient, axes, false, { name: 'unbroadcast' });
   let reduced = reduceSum(gradient, axes, true, { name: 'unbroadcast' });
   if (extra > 0) reduced = squeeze(reduced, [...Array(extra).keys()], { name: 'unbroadcast_squeeze' });
   return reduced;

@@ -1,0 +1,33 @@
+import type { Value } from '../ir/graph.ts';
+import type { Shape } from '../ir/shape.ts';
+
+/** A trainable tensor in PyTorch's state_dict naming and layout ("fc1.weight" is [out, in]). */
+export interface ParameterSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** PyTorch's default init for Linear/Conv: uniform in +-1/sqrt(fan_in). */
+  readonly init: { readonly kind: 'uniform'; readonly bound: number };
+}
+
+/** A layer once its input shape is known: shapes checked, parameters named. */
+export interface ResolvedLayer {
+  readonly name: string;
+  readonly type: string;
+  /** Per-example shapes, without the batch dimension. */
+  readonly inputShape: readonly number[];
+  readonly outputShape: readonly number[];
+  readonly parameters: readonly ParameterSpec[];
+  apply(x: Value, parameters: ReadonlyMap<string, Value>): Value;
+}
+
+/** A layer as declared in models/: it learns its input shape only when the model is resolved. */
+export interface LayerDeclaration {
+  readonly type: string;
+  /** Explicit name; otherwise the model names it (fc1, fc2, ... for Linear). */
+  readonly name?: string;
+  /** Prefix for automatic names: "fc" gives fc1, fc2. */
+  readonly namePrefix: string;
+  resolve(inputShape: readonly number[], name: string): Omit<ResolvedLayer, 'name' | 'type' | 'inputShape'>;
+}
+
+export type { Shape };

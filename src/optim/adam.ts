@@ -1,0 +1,52 @@
+import type { Value } from '../ir/graph.ts';
+import { add, div, max, mul, pow, scalarLike, sqrt, sub } from '../ir/ops.ts';
+import type { Optimizer } from './optimizer.ts';
+
+export interface AdamConfig {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weight_decay: number;
+  amsgrad: boolean;
+}
+
+export const ADAM_DEFAULTS: AdamConfig = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0, amsgrad: false };
+
+/**
+ * torch.optim.Adam (L2 weight decay added to the gradient):
+ *   m = b1 m + (1 - b1) g,  v = b2 v + (1 - b2) g^2,
+ *   p = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps),
+ * with v replaced by its running maximum under AMSGrad.
+ */
+export function adam(overrides: Partial<AdamConfig> = {}): Optimizer {
+  const config = { ...ADAM_DEFAULTS, ...overrides };
+  for (const [key, value] of [['beta1', config.beta1], ['beta2', config.beta2]] as const) {
+    if (!(value >= 0 && value < 1)) throw new Error(`Adam: ${key} must be in [0, 1), got ${value}`);
+  }
+  return {
+    name: 'adam',
+    config: { ...config },
+    stateSlots: config.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'],
+    update(slots, lr, step) {
+      if (slots.length === 0) return [];
+      const c = (value: number) => scalarLike(step, value);
+      // Bias corrections are shared by every parameter: computed once.
+      const biasCorrection1 = sub(c(1), pow(c(config.beta1), step), { name: 'bias_correction1' });
+      const biasCorrection2Sqrt = sqrt(sub(c(1), pow(c(config.beta2), step)), { name: 'bias_correction2_sqrt' });
+      const stepSize = div(lr, biasCorrection1, { name: 'step_size' });
+      return slots.map(({ param, grad, state }) => {
+        const g: Value = config.weight_decay ? add(grad, mul(c(config.weight_decay), param), { name: 'decayed_grad' }) : grad;
+        const expAvg = add(mul(c(config.beta1), state.get('exp_avg')!), mul(c(1 - config.beta1), g), { name: 'exp_avg' });
+        const expAvgSq = add(mul(c(config.beta2), state.get('exp_avg_sq')!), mul(c(1 - config.beta2), mul(g, g)), { name: 'exp_avg_sq' });
+        const next = new Map<string, Value>([['exp_avg', expAvg], ['exp_avg_sq', expAvgSq]]);
+        let second = expAvgSq;
+        if (config.amsgrad) {
+          second = max(state.get('max_exp_avg_sq')!, expAvgSq, { name: 'max_exp_avg_sq' });
+          next.set('max_exp_avg_sq', second);
+        }
+        const denominator = add(div(sqrt(second), biasCorrection2Sqrt), c(config.eps), { name: 'denominator' });
+        return { param: sub(param, mul(stepSize, div(expAvg, denominator)), { name: 'param' }), state: next };
+      });
+    },
+  };
+}

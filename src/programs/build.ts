@@ -1,0 +1,41 @@
+import { join } from 'node:path';
+import type { Graph } from '../ir/graph.ts';
+import type { Model } from '../nn/model.ts';
+import { serializeGraph } from '../onnx/writer.ts';
+import { adam } from '../optim/adam.ts';
+import type { Optimizer } from '../optim/optimizer.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomicWrite.ts';
+import { manifestFor, type Manifest } from './manifest.ts';
+import type { FloatType } from './modelInputs.ts';
+import { evalGraph, forwardGraph, gradientGraph, trainStepGraph } from './programs.ts';
+
+export interface BuildOptions {
+  dtype?: FloatType;
+  /** The optimizer baked into train_step.onnx; Adam with PyTorch's defaults unless given. */
+  optimizer?: Optimizer;
+}
+
+export function modelPrograms(model: Model, options: BuildOptions = {}): Record<string, Graph> {
+  const dtype = options.dtype ?? 'float32';
+  return {
+    forward: forwardGraph(model, dtype),
+    gradient: gradientGraph(model, dtype),
+    train_step: trainStepGraph(model, options.optimizer ?? adam(), dtype),
+    eval: evalGraph(model, dtype),
+  };
+}
+
+/** Writes graphs/<model>/*.onnx and manifest.json (each file atomically). */
+export function writeModelPrograms(model: Model, outDir: string, options: BuildOptions = {}): { dir: string; manifest: Manifest; bytes: number } {
+  const dir = join(outDir, model.name);
+  const graphs = modelPrograms(model, options);
+  let bytes = 0;
+  for (const [key, graph] of Object.entries(graphs)) {
+    const data = serializeGraph(graph);
+    bytes += data.byteLength;
+    writeFileAtomic(join(dir, `${key}.onnx`), data);
+  }
+  const manifest = manifestFor(model, options.dtype ?? 'float32', options.optimizer ?? adam(), graphs);
+  writeJsonAtomic(join(dir, 'manifest.json'), manifest);
+  return { dir, manifest, bytes };
+}

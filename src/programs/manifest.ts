@@ -1,0 +1,58 @@
+import type { Shape } from '../ir/shape.ts';
+import type { Graph } from '../ir/graph.ts';
+import type { Model, Task } from '../nn/model.ts';
+import type { Optimizer } from '../optim/optimizer.ts';
+import { IR_VERSION, OPSET_VERSION } from '../onnx/writer.ts';
+import { inputShape, targetSignature, type FloatType } from './modelInputs.ts';
+
+export const MANIFEST_FORMAT = 'hw1-onnx/graphs@1';
+
+export interface GraphEntry {
+  file: string;
+  doc: string;
+  inputs: string[];
+  outputs: string[];
+}
+
+/** manifest.json of graphs/<model>/: what a user or a later tool needs to feed every graph. */
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  model: string;
+  description: string;
+  task: Task;
+  dtype: FloatType;
+  input: { name: 'x'; shape: Shape };
+  target: { name: 'target'; dtype: string; shape: Shape };
+  output: { name: 'y'; shape: Shape };
+  parameters: Array<{ name: string; shape: number[] }>;
+  parameterCount: number;
+  optimizer: { name: string; config: Record<string, number | boolean>; stateSlots: string[] };
+  opset: number;
+  irVersion: number;
+  graphs: Record<string, GraphEntry>;
+}
+
+export function manifestFor(model: Model, dtype: FloatType, optimizer: Optimizer, graphs: Record<string, Graph>): Manifest {
+  const target = targetSignature(model, dtype);
+  return {
+    format: MANIFEST_FORMAT,
+    model: model.name,
+    description: model.description,
+    task: model.task,
+    dtype,
+    input: { name: 'x', shape: inputShape(model) },
+    target: { name: 'target', dtype: target.dtype, shape: target.shape },
+    output: { name: 'y', shape: ['N', ...model.outputShape] },
+    parameters: model.parameters.map((p) => ({ name: p.name, shape: [...p.shape] })),
+    parameterCount: model.parameterCount,
+    optimizer: { name: optimizer.name, config: { ...optimizer.config }, stateSlots: [...optimizer.stateSlots] },
+    opset: OPSET_VERSION,
+    irVersion: IR_VERSION,
+    graphs: Object.fromEntries(
+      Object.entries(graphs).map(([key, graph]) => [
+        key,
+        { file: `${key}.onnx`, doc: graph.docString, inputs: graph.inputs.map((v) => v.name), outputs: graph.outputs.map((o) => o.name) },
+      ]),
+    ),
+  };
+}

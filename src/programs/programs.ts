@@ -1,0 +1,106 @@
+/**
+ * The emitted programs of a model (the graph contract in the README):
+ * forward, gradient, train_step and eval. Each is a pure function from a
+ * resolved model to an in-memory Graph; writing files is build.ts's job.
+ */
+import { grad } from '../autodiff/engine.ts';
+import type { Graph, Value } from '../ir/graph.ts';
+import { add, argMax, cast, equal, mul, reduceSum, sqrt } from '../ir/ops.ts';
+import type { Model } from '../nn/model.ts';
+import type { Optimizer } from '../optim/optimizer.ts';
+import { addTarget, lossOf, modelGraph, type FloatType } from './modelInputs.ts';
+
+export function forwardGraph(model: Model, dtype: FloatType = 'float32'): Graph {
+  const { graph, x, parameters } = modelGraph(model, 'forward', `${model.name}: forward pass, x -> y (logits for classifiers)`, dtype);
+  const y = graph.withScope('forward', () => model.forward(x, parameters));
+  graph.addOutput('y', y, model.task === 'classification' ? 'logits [N, classes]' : 'predictions');
+  return graph;
+}
+
+/** Forward, loss and reverse-mode gradient, shared by the gradient and train_step programs. */
+function lossAndGradients(model: Model, graph: Graph, x: Value, parameters: Map<string, Value>, target: Value) {
+  const y = graph.withScope('forward', () => model.forward(x, parameters));
+  const loss = lossOf(model, y, target, 'mean');
+  const wrt = [...parameters.values()];
+  const gradients = grad(loss, wrt, { scope: 'backward' });
+  return { y, loss, gradients };
+}
+
+export function gradientGraph(model: Model, dtype: FloatType = 'float32'): Graph {
+  const { graph, x, parameters } = modelGraph(model, 'gradient', `${model.name}: mean loss over the batch and its gradient for every parameter`, dtype);
+  const target = addTarget(graph, model, dtype);
+  const { loss, gradients } = lossAndGradients(model, graph, x, parameters, target);
+  graph.addOutput('loss', loss, 'mean loss over the batch');
+  [...parameters.keys()].forEach((name, i) => graph.addOutput(`grad.${name}`, gradients[i]!, `d loss / d ${name}`));
+  return graph;
+}
+
+export function stateInputName(parameter: string, slot: string): string {
+  return `state.${parameter}.${slot}`;
+}
+
+export function nextName(name: string): string {
+  return `next.${name}`;
+}
+
+export function trainStepGraph(model: Model, optimizer: Optimizer, dtype: FloatType = 'float32'): Graph {
+  const { graph, x, parameters } = modelGraph(
+    model,
+    'train_step',
+    `${model.name}: one ${optimizer.name} step (${JSON.stringify(optimizer.config)}): forward, loss, gradient, update`,
+    dtype,
+  );
+  const target = addTarget(graph, model, dtype);
+  const states = new Map<string, Map<string, Value>>();
+  for (const [name, param] of parameters) {
+    const slots = new Map<string, Value>();
+    for (const slot of optimizer.stateSlots) {
+      slots.set(slot, graph.addInput(stateInputName(name, slot), dtype, param.shape, `${optimizer.name} state "${slot}" of ${name}`));
+    }
+    states.set(name, slots);
+  }
+  const lr = graph.addInput('lr', dtype, [], 'learning rate (an input, so schedules need no rebuild)');
+  const step = graph.addInput('step', 'int64', [], 'the 1-based number of this step (bias corrections, first-step momentum)');
+
+  const { y, loss, gradients } = lossAndGradients(model, graph, x, parameters, target);
+  const names = [...parameters.keys()];
+  const gradNorm = graph.withScope('grad_norm', () =>
+    sqrt(gradients.map((g) => reduceSum(mul(g, g))).reduce((sum, term) => add(sum, term))),
+  );
+  const updated = graph.withScope(`optimizer/${optimizer.name}`, () =>
+    optimizer.update(
+      names.map((name, i) => ({ name, param: parameters.get(name)!, grad: gradients[i]!, state: states.get(name)! })),
+      lr,
+      cast(step, dtype, { name: 'step_float' }),
+    ),
+  );
+
+  graph.addOutput('loss', loss, 'mean loss over the batch, before the update');
+  graph.addOutput('grad_norm', gradNorm, '2-norm of the loss gradient over all parameters, before the update');
+  if (model.task === 'classification') graph.addOutput('correct', correctCount(y, target), 'correctly classified examples in the batch');
+  names.forEach((name, i) => {
+    graph.addOutput(nextName(name), updated[i]!.param, `${name} after the step`);
+    for (const slot of optimizer.stateSlots) {
+      graph.addOutput(nextName(stateInputName(name, slot)), updated[i]!.state.get(slot)!, `${optimizer.name} state "${slot}" of ${name} after the step`);
+    }
+  });
+  return graph;
+}
+
+function correctCount(logits: Value, labels: Value): Value {
+  return logits.graph.withScope('metrics', () => reduceSum(cast(equal(argMax(logits, 1), labels), 'int64'), undefined, false, { name: 'correct' }));
+}
+
+export function evalGraph(model: Model, dtype: FloatType = 'float32'): Graph {
+  const { graph, x, parameters } = modelGraph(
+    model,
+    'eval',
+    `${model.name}: summed loss (and correct count) of a chunk, so a data set is evaluated in chunks`,
+    dtype,
+  );
+  const target = addTarget(graph, model, dtype);
+  const y = graph.withScope('forward', () => model.forward(x, parameters));
+  graph.addOutput('loss_sum', lossOf(model, y, target, 'sum'), 'loss summed over the chunk (divide by the example count for the mean)');
+  if (model.task === 'classification') graph.addOutput('correct', correctCount(y, target), 'correctly classified examples in the chunk');
+  return graph;
+}
