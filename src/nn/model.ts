@@ -16,6 +16,8 @@ export interface ModelDeclaration {
   readonly task: Task;
   /** Per-example input shape: [1, 28, 28] for MNIST, [1] for a 1-D function. */
   readonly inputShape: readonly number[];
+  /** What it trains on by default: "mnist", or "function:<name>" for a 1-D regression. */
+  readonly dataset: string;
   readonly layers: readonly LayerDeclaration[];
 }
 
@@ -25,6 +27,7 @@ export interface Model {
   readonly task: Task;
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
+  readonly dataset: string;
   readonly layers: readonly ResolvedLayer[];
   readonly parameters: readonly ParameterSpec[];
   readonly parameterCount: number;
@@ -34,7 +37,7 @@ export interface Model {
 
 export function sequential(
   name: string,
-  options: { description: string; task: Task; inputShape: number[] },
+  options: { description: string; task: Task; inputShape: number[]; dataset: string },
   layers: LayerDeclaration[],
 ): ModelDeclaration {
   return { name, ...options, layers };
@@ -86,6 +89,7 @@ export function resolveModel(declaration: ModelDeclaration): Model {
     task,
     inputShape,
     outputShape: shape,
+    dataset: declaration.dataset,
     layers,
     parameters,
     parameterCount: parameters.reduce((total, p) => total + p.shape.reduce((a, b) => a * b, 1), 0),

@@ -3,6 +3,7 @@
  * one-line error when one cannot be had. There is never a silent fallback to
  * the CPU: a user who asked for CUDA must know when they did not get it.
  */
+import { spawnSync } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
 import { UserError } from '../util/errors.ts';
 
@@ -36,7 +37,22 @@ export function providerError(ep: ExecutionProviderName, cause: unknown): UserEr
     return new UserError(`execution provider "cuda" failed to start (${detail}); check the driver with nvidia-smi, run hw1-onnx doctor, or use --ep cpu`);
   }
   if (ep === 'webgpu') {
-    return new UserError(`execution provider "webgpu" is not available here (${detail}); it needs a GPU adapter through Vulkan; use --ep cpu`);
+    return new UserError('execution provider "webgpu" is not available here: no GPU adapter was found through Vulkan; use --ep cpu');
   }
   return new UserError(`execution provider "${ep}" failed (${detail})`);
+}
+
+/**
+ * Checks what can be checked before onnxruntime tries a provider, because a
+ * failed try prints native warnings of its own: WebGPU on Linux needs the
+ * Vulkan loader.
+ */
+export function providerPreflight(ep: ExecutionProviderName): UserError | null {
+  if (ep === 'webgpu' && process.platform === 'linux') {
+    const cache = spawnSync('ldconfig', ['-p'], { encoding: 'utf8' });
+    if (cache.status === 0 && !cache.stdout.includes('libvulkan.so.1')) {
+      return new UserError('execution provider "webgpu" is not available: the Vulkan loader libvulkan.so.1 is missing (Debian: apt-get install libvulkan1) and a GPU with a Vulkan driver is needed; use --ep cpu');
+    }
+  }
+  return null;
 }

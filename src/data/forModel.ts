@@ -1,0 +1,32 @@
+import type { Model } from '../nn/model.ts';
+import { UserError } from '../util/errors.ts';
+import type { Dataset } from './dataset.ts';
+import { sampleFunction } from './functions.ts';
+import { loadMnist } from './mnist.ts';
+
+export interface DataOptions {
+  dataDir?: string;
+  limitTrain?: number;
+  limitTest?: number;
+}
+
+export interface TrainTestData {
+  train: Dataset;
+  test: Dataset;
+  source: string;
+}
+
+/** The data set a model declares: MNIST, or samples of a 1-D function (train and a finer test grid). */
+export function dataForModel(model: Model, options: DataOptions = {}): TrainTestData {
+  if (model.dataset === 'mnist') {
+    const data = loadMnist({ dir: options.dataDir, limitTrain: options.limitTrain, limitTest: options.limitTest });
+    return data;
+  }
+  if (model.dataset.startsWith('function:')) {
+    const name = model.dataset.slice('function:'.length);
+    const train = sampleFunction(name, options.limitTrain ?? 1000, `${name} (train)`);
+    const test = sampleFunction(name, options.limitTest ?? 2000, `${name} (test)`);
+    return { train, test, source: `function ${name}` };
+  }
+  throw new UserError(`model ${model.name} declares an unknown data set "${model.dataset}" (use "mnist" or "function:<name>")`);
+}
