@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runTraining, type RunMetrics } from '../../runners/train.ts';
+import { loadMnist } from '../../src/data/mnist.ts';
+import { sampleFunction } from '../../src/data/functions.ts';
+import { initializeParameters } from '../../src/nn/init.ts';
+import { findModel } from '../../src/nn/registry.ts';
+import { adam } from '../../src/optim/adam.ts';
+import { sgd } from '../../src/optim/sgd.ts';
+import { encodeSafetensors, readSafetensors } from '../../src/runtime/checkpoint.ts';
+import { Trainer } from '../../src/runtime/trainer.ts';
+import { DataError, DivergenceError } from '../../src/util/errors.ts';
+import { Random } from '../../src/util/random.ts';
+
+const scratch = mkdtempSync(join(tmpdir(), 'hw1-trainer-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('Trainer', () => {
+  it('learns MNIST: a 784-32-32-10 MLP on 6,000 images beats 85% test accuracy after 2 epochs', async () => {
+    const model = findModel('mnist-dnn-small');
+    const data = loadMnist({ limitTrain: 6000, limitTest: 1000 });
+    const trainer = await Trainer.create(model, adam(), initializeParameters(model, 1), { threads: 2 });
+    const before = await trainer.evaluate(data.test);
+    const random = new Random(1);
+    const first = await trainer.trainEpoch(data.train, { batchSize: 64, lr: 2e-3, random });
+    const second = await trainer.trainEpoch(data.train, { batchSize: 64, lr: 2e-3, random });
+    const afterTraining = await trainer.evaluate(data.test);
+    assert.equal(first.steps, Math.ceil(6000 / 64), 'the last, smaller batch is kept');
+    assert.equal(trainer.stepCount, 2 * first.steps);
+    assert.ok(second.loss < first.loss, `training loss falls: ${first.loss} -> ${second.loss}`);
+    assert.ok(before.accuracy! < 0.3, `untrained accuracy ${before.accuracy}`);
+    assert.ok(afterTraining.accuracy! > 0.85, `test accuracy ${afterTraining.accuracy}`);
+    assert.ok(Math.abs(before.loss - Math.log(10)) < 0.3, `untrained loss near ln 10: ${before.loss}`);
+    await trainer.release();
+  });
+
+  it('is deterministic: the same seed gives bit-identical weights on CPU', async () => {
+    const model = findModel('mnist-dnn-small');
+    const data = loadMnist({ limitTrain: 512 });
+    const trainOnce = async (seed: number) => {
+      const trainer = await Trainer.create(model, adam(), initializeParameters(model, seed), { threads: 2 });
+      await trainer.trainEpoch(data.train, { batchSize: 32, lr: 1e-3, random: new Random(seed) });
+      const weights = trainer.parameters();
+      await trainer.release();
+      return weights;
+    };
+    const [a, b, c] = [await trainOnce(5), await trainOnce(5), await trainOnce(6)];
+    for (const [name, values] of a) assert.deepEqual(values, b.get(name), name);
+    assert.notDeepEqual(a.get('fc1.weight'), c.get('fc1.weight'));
+  });
+
+  it('fits a regression: func-shallow on sin(5πx)/(5πx) lowers its MSE', async () => {
+    const model = findModel('func-shallow');
+    const data = sampleFunction('sinc', 256);
+    const trainer = await Trainer.create(model, adam(), initializeParameters(model, 2), { threads: 1 });
+    const start = await trainer.evaluate(data);
+    const random = new Random(2);
+    for (let epoch = 0; epoch < 60; epoch++) await trainer.trainEpoch(data, { batchSize: 32, lr: 1e-2, random });
+    const end = await trainer.evaluate(data);
+    assert.equal(end.accuracy, undefined);
+    assert.ok(end.loss < start.loss / 3, `MSE ${start.loss} -> ${end.loss}`);
+  });
+
+  it('stops on divergence with a clear error and keeps finite weights', async () => {
+    const model = findModel('func-deep');
+    const data = sampleFunction('sinc', 64);
+    const trainer = await Trainer.create(model, sgd(), initializeParameters(model, 1), { threads: 1 });
+    await assert.rejects(
+      async () => {
+        for (let epoch = 0; epoch < 50; epoch++) await trainer.trainEpoch(data, { batchSize: 64, lr: 1e6, random: new Random(1) });
+      },
+      (error: Error) => error instanceof DivergenceError && /diverged at step \d+/.test(error.message) && /--lr/.test(error.message),
+    );
+    for (const [name, values] of trainer.parameters()) assert.ok(values.every(Number.isFinite), `${name} stays finite`);
+  });
+});
+
+describe('runTraining', () => {
+  it('writes metrics.json, weights, the graph and a chart for a run', async () => {
+    const { dir, metrics } = await runTraining({
+      model: 'mnist-dnn-small', epochs: 2, batchSize: 100, optimizer: 'sgd', lr: 0.1, momentum: 0.9, seed: 3, ep: 'cpu', threads: 2,
+      limitTrain: 1000, limitTest: 500, outDir: scratch, runId: 'small',
+    });
+    assert.equal(dir, join(scratch, 'runs', 'small'));
+    const saved = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as RunMetrics;
+    assert.equal(saved.status, 'completed');
+    assert.equal(saved.epochs.length, 2);
+    assert.deepEqual(saved.epochs, JSON.parse(JSON.stringify(metrics.epochs)));
+    assert.equal(saved.optimizer.config.momentum, 0.9);
+    assert.equal(saved.model.parameterCount, 26506);
+    for (const e of saved.epochs) {
+      for (const key of ['trainLoss', 'trainAccuracy', 'testLoss', 'testAccuracy', 'seconds'] as const) assert.ok(Number.isFinite(e[key]), key);
+    }
+    const { tensors } = readSafetensors(join(dir, 'weights.safetensors'));
+    assert.deepEqual([...tensors.keys()], ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias', 'fc3.weight', 'fc3.bias']);
+    assert.deepEqual(tensors.get('fc1.weight')!.shape, [32, 784]);
+    assert.ok(existsSync(join(dir, 'train_step.onnx')));
+    assert.deepEqual([...readFileSync(join(dir, 'curves.png')).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  });
+
+  it('marks a diverged run and keeps its last good checkpoint', async () => {
+    await assert.rejects(
+      runTraining({ model: 'func-deep', epochs: 30, batchSize: 50, optimizer: 'sgd', lr: 1e6, seed: 1, ep: 'cpu', threads: 1, outDir: scratch, runId: 'diverged', limitTrain: 100 }),
+      DivergenceError,
+    );
+    const dir = join(scratch, 'runs', 'diverged');
+    const saved = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as RunMetrics;
+    assert.equal(saved.status, 'diverged');
+    assert.match(saved.message!, /diverged/);
+    for (const [name, tensor] of readSafetensors(join(dir, 'weights.safetensors')).tensors) assert.ok(tensor.data.every(Number.isFinite), name);
+  });
+});
+
+describe('safetensors checkpoints', () => {
+  it('round-trip names, shapes, values and metadata', () => {
+    const tensors = new Map([
+      ['a.weight', { shape: [2, 3], data: Float32Array.of(1, 2, 3, 4, 5, 6.5) }],
+      ['a.bias', { shape: [2], data: Float64Array.of(-1e-300, 7) }],
+    ]);
+    const path = join(scratch, 'w.safetensors');
+    writeFileSync(path, encodeSafetensors(tensors, { note: 'x' }));
+    const back = readSafetensors(path);
+    assert.deepEqual(back.metadata, { note: 'x' });
+    assert.deepEqual(back.tensors.get('a.weight'), tensors.get('a.weight'));
+    assert.deepEqual(back.tensors.get('a.bias'), tensors.get('a.bias'));
+    // The header is followed by 8-byte-aligned data, as the format asks.
+    const headerLength = Number(new DataView(readFileSync(path).buffer).getBigUint64(0, true));
+    assert.equal((8 + headerLength) % 8, 0);
+  });
+
+  it('reject a truncated file naming it', () => {
+    const path = join(scratch, 'cut.safetensors');
+    writeFileSync(path, encodeSafetensors(new Map([['w', { shape: [4], data: new Float32Array(4) }]])).subarray(0, 30));
+    assert.throws(() => readSafetensors(path), (e: Error) => e instanceof DataError && e.message.includes(path));
+  });
+});
