@@ -168,6 +168,7 @@ async function writeCurves(path: string, metrics: RunMetrics): Promise<void> {
   await writeChart(path, {
     title: `${metrics.model.name}: loss and accuracy per epoch (${metrics.optimizer.name}, lr ${metrics.config.lr}, batch ${metrics.config.batchSize})`,
     xLabel: 'epoch',
+    integerX: true,
     yLabel: metrics.model.task === 'classification' ? 'cross-entropy loss' : 'mean squared error',
     y2Label: 'accuracy (%)',
     logY: true,

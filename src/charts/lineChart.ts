@@ -28,6 +28,8 @@ export interface LineChartSpec {
   series: Series[];
   /** A logarithmic left y axis; the right axis stays linear. */
   logY?: boolean;
+  /** Label only whole numbers on the x axis (epochs, runs). */
+  integerX?: boolean;
   /** Pixels; 900 unless given. */
   width?: number;
   /** Pixels; 560 unless given. */
@@ -166,7 +168,7 @@ export function lineChartConfig(spec: LineChartSpec): LineChartConfig {
       type: 'linear',
       position: 'bottom',
       title: { display: true, text: spec.xLabel, font: font(13) },
-      ticks: { font: font(11) },
+      ticks: spec.integerX ? { font: font(11), precision: 0, stepSize: 1 } : { font: font(11) },
     },
     y: {
       type: spec.logY ? 'logarithmic' : 'linear',
