@@ -69,10 +69,7 @@ export function defaultRunId(config: TrainConfig): string {
 
 export async function runTraining(config: TrainConfig, progress: Progress = silentProgress()): Promise<{ dir: string; metrics: RunMetrics }> {
   const model = findModel(config.model);
-  const optimizerOptions: Record<string, number> = {};
-  if (config.momentum !== undefined) optimizerOptions.momentum = config.momentum;
-  if (config.weightDecay !== undefined) optimizerOptions.weight_decay = config.weightDecay;
-  const optimizer = optimizerByName(config.optimizer, optimizerOptions);
+  const optimizer = optimizerByName(config.optimizer, { momentum: config.momentum, weight_decay: config.weightDecay });
   const data = dataForModel(model, config);
   const runId = config.runId ?? defaultRunId(config);
   const dir = join(config.outDir, 'runs', runId);

@@ -75,11 +75,13 @@ export function resolveModel(declaration: ModelDeclaration): Model {
     }
   });
 
+  const last = layers.at(-1)!;
+  const lastLayer = `model ${modelName}, last layer ${layers.length} "${last.name}" (${last.type})`;
   if (task === 'classification' && (shape.length !== 1 || shape[0]! < 2)) {
-    throw new ModelDeclarationError(`model ${modelName}: a classifier must end in [classes] with at least 2 classes, ends in [${shape.join(', ')}]`);
+    throw new ModelDeclarationError(`${lastLayer}: a classifier must end in [classes] with at least 2 classes, ends in [${shape.join(', ')}]`);
   }
   if (task === 'regression' && shape.length !== 1) {
-    throw new ModelDeclarationError(`model ${modelName}: a regression model must end in [outputs], ends in [${shape.join(', ')}]`);
+    throw new ModelDeclarationError(`${lastLayer}: a regression model must end in [outputs], ends in [${shape.join(', ')}]`);
   }
 
   const parameters = layers.flatMap((layer) => layer.parameters);

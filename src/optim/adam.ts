@@ -1,5 +1,6 @@
 import type { Value } from '../ir/graph.ts';
 import { add, div, max, mul, pow, scalarLike, sqrt, sub } from '../ir/ops.ts';
+import { withDefaults } from './defaults.ts';
 import type { Optimizer } from './optimizer.ts';
 
 export interface AdamConfig {
@@ -19,7 +20,7 @@ export const ADAM_DEFAULTS: AdamConfig = { beta1: 0.9, beta2: 0.999, eps: 1e-8, 
  * with v replaced by its running maximum under AMSGrad.
  */
 export function adam(overrides: Partial<AdamConfig> = {}): Optimizer {
-  const config = { ...ADAM_DEFAULTS, ...overrides };
+  const config = withDefaults(ADAM_DEFAULTS, overrides);
   for (const [key, value] of [['beta1', config.beta1], ['beta2', config.beta2]] as const) {
     if (!(value >= 0 && value < 1)) throw new Error(`Adam: ${key} must be in [0, 1), got ${value}`);
   }

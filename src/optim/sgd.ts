@@ -1,5 +1,6 @@
 import type { Value } from '../ir/graph.ts';
 import { add, equal, mul, scalarLike, sub, where } from '../ir/ops.ts';
+import { withDefaults } from './defaults.ts';
 import type { Optimizer, ParameterSlot } from './optimizer.ts';
 
 export interface SgdConfig {
@@ -17,7 +18,7 @@ export const SGD_DEFAULTS: SgdConfig = { momentum: 0, dampening: 0, weight_decay
  * g + momentum buf with Nesterov; p = p - lr g.
  */
 export function sgd(overrides: Partial<SgdConfig> = {}): Optimizer {
-  const config = { ...SGD_DEFAULTS, ...overrides };
+  const config = withDefaults(SGD_DEFAULTS, overrides);
   if (config.nesterov && (config.momentum <= 0 || config.dampening !== 0)) {
     throw new Error('SGD: Nesterov momentum requires a momentum > 0 and zero dampening (as in PyTorch)');
   }
