@@ -20,13 +20,22 @@ export const ADAM_DEFAULTS: AdamConfig = { beta1: 0.9, beta2: 0.999, eps: 1e-8, 
  * with v replaced by its running maximum under AMSGrad.
  */
 export function adam(overrides: Partial<AdamConfig> = {}): Optimizer {
-  const config = withDefaults(ADAM_DEFAULTS, overrides);
+  return adamFamily('adam', withDefaults(ADAM_DEFAULTS, overrides), 'l2');
+}
+
+/**
+ * Adam and AdamW, which PyTorch also builds from one function (Adam's
+ * `decoupled_weight_decay`): they differ only in where weight decay goes.
+ * 'l2' adds wd p to the gradient; 'decoupled' first shrinks p by (1 - lr wd).
+ */
+export function adamFamily(name: string, config: AdamConfig, weightDecay: 'l2' | 'decoupled'): Optimizer {
   for (const [key, value] of [['beta1', config.beta1], ['beta2', config.beta2]] as const) {
-    if (!(value >= 0 && value < 1)) throw new Error(`Adam: ${key} must be in [0, 1), got ${value}`);
+    if (!(value >= 0 && value < 1)) throw new Error(`${name}: ${key} must be in [0, 1), got ${value}`);
   }
   return {
-    name: 'adam',
+    name,
     config: { ...config },
+    defaultLr: 1e-3,
     stateSlots: config.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'],
     update(slots, lr, step) {
       if (slots.length === 0) return [];
@@ -35,8 +44,10 @@ export function adam(overrides: Partial<AdamConfig> = {}): Optimizer {
       const biasCorrection1 = sub(c(1), pow(c(config.beta1), step), { name: 'bias_correction1' });
       const biasCorrection2Sqrt = sqrt(sub(c(1), pow(c(config.beta2), step)), { name: 'bias_correction2_sqrt' });
       const stepSize = div(lr, biasCorrection1, { name: 'step_size' });
-      return slots.map(({ param, grad, state }) => {
-        const g: Value = config.weight_decay ? add(grad, mul(c(config.weight_decay), param), { name: 'decayed_grad' }) : grad;
+      const decay = config.weight_decay !== 0 && weightDecay === 'decoupled' ? sub(c(1), mul(lr, c(config.weight_decay)), { name: 'decay_factor' }) : undefined;
+      return slots.map(({ param: current, grad, state }) => {
+        const param = decay ? mul(current, decay, { name: 'decayed_param' }) : current;
+        const g: Value = config.weight_decay && weightDecay === 'l2' ? add(grad, mul(c(config.weight_decay), param), { name: 'decayed_grad' }) : grad;
         const expAvg = add(mul(c(config.beta1), state.get('exp_avg')!), mul(c(1 - config.beta1), g), { name: 'exp_avg' });
         const expAvgSq = add(mul(c(config.beta2), state.get('exp_avg_sq')!), mul(c(1 - config.beta2), mul(g, g)), { name: 'exp_avg_sq' });
         const next = new Map<string, Value>([['exp_avg', expAvg], ['exp_avg_sq', expAvgSq]]);

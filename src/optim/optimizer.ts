@@ -22,8 +22,18 @@ export interface Optimizer {
   readonly name: string;
   /** The hyper-parameters, PyTorch's names and defaults, recorded in manifests. */
   readonly config: Readonly<Record<string, number | boolean>>;
+  /**
+   * PyTorch's default learning rate for this optimizer. The learning rate is a
+   * graph input, not a hyper-parameter; this is what a caller uses when none is given.
+   */
+  readonly defaultLr: number;
   /** State slot names per parameter, PyTorch's names: "exp_avg", "momentum_buffer". */
   readonly stateSlots: readonly string[];
+  /**
+   * The value every element of a state slot starts at, for the slots that do
+   * not start at zero (Adagrad's "sum" starts at initial_accumulator_value).
+   */
+  readonly initialState?: Readonly<Record<string, number>>;
   /** `step` is the 1-based step count as a float scalar of the parameters' dtype. */
   update(slots: readonly ParameterSlot[], lr: Value, step: Value): UpdatedSlot[];
 }

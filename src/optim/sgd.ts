@@ -26,6 +26,8 @@ export function sgd(overrides: Partial<SgdConfig> = {}): Optimizer {
   return {
     name: 'sgd',
     config: { ...config },
+    // PyTorch before 2.2 had no default lr for SGD; 2.2 chose 1e-3 (pytorch/pytorch#114467), as we do.
+    defaultLr: 1e-3,
     stateSlots: usesMomentum ? ['momentum_buffer'] : [],
     update(slots, lr, step) {
       return slots.map(({ param, grad, state }: ParameterSlot) => {

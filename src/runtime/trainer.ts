@@ -69,7 +69,10 @@ export class Trainer {
       const copy = floatArray(dtype, size);
       copy.set(values);
       parameters.set(spec.name, tensorOf(dtype, copy, spec.shape));
-      for (const slot of optimizer.stateSlots) states.set(stateInputName(spec.name, slot), tensorOf(dtype, floatArray(dtype, size), spec.shape));
+      for (const slot of optimizer.stateSlots) {
+        const start = floatArray(dtype, size).fill(optimizer.initialState?.[slot] ?? 0);
+        states.set(stateInputName(spec.name, slot), tensorOf(dtype, start, spec.shape));
+      }
     }
     return new Trainer(model, optimizer, dtype, trainSession, evalSession, parameters, states, trainStepModel);
   }

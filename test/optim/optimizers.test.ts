@@ -4,17 +4,26 @@ import * as ort from 'onnxruntime-node';
 import { Graph, type Value } from '../../src/ir/graph.ts';
 import { cast } from '../../src/ir/ops.ts';
 import { serializeGraph } from '../../src/onnx/writer.ts';
+import { sampleFunction } from '../../src/data/functions.ts';
+import { initializeParameters } from '../../src/nn/init.ts';
+import { findModel } from '../../src/nn/registry.ts';
+import { adadelta } from '../../src/optim/adadelta.ts';
+import { adagrad } from '../../src/optim/adagrad.ts';
 import { adam } from '../../src/optim/adam.ts';
-import { optimizerByName } from '../../src/optim/index.ts';
+import { adamw } from '../../src/optim/adamw.ts';
+import { OPTIMIZER_NAMES, optimizerByName } from '../../src/optim/index.ts';
 import type { Optimizer } from '../../src/optim/optimizer.ts';
+import { rmsprop } from '../../src/optim/rmsprop.ts';
 import { sgd } from '../../src/optim/sgd.ts';
 import { createSession } from '../../src/runtime/session.ts';
+import { Trainer } from '../../src/runtime/trainer.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { Random } from '../../src/util/random.ts';
 
-// The optimizer graphs against PyTorch's update rules (torch.optim.SGD and
-// torch.optim.Adam documentation, single-tensor "for-loop" implementation),
-// re-written below in plain float64 JavaScript, independently of src/optim.
+// The optimizer graphs against PyTorch's update rules (torch.optim.SGD, Adam,
+// AdamW, RMSprop, Adagrad and Adadelta documentation, single-tensor "for-loop"
+// implementation), re-written below in plain float64 JavaScript, independently
+// of src/optim.
 
 type Tensor = Float64Array;
 type State = Record<string, Tensor>;
@@ -89,6 +98,120 @@ function adamReference(cfg: AdamRef, param: RefParam, grad: Tensor, lr: number, 
   }
 }
 
+interface AdamWRef {
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weight_decay?: number;
+  amsgrad?: boolean;
+}
+
+/** torch.optim.AdamW: p *= 1 - lr wd first, then Adam on the plain gradient; one step t (1-based). */
+function adamwReference(cfg: AdamWRef, param: RefParam, grad: Tensor, lr: number, t: number): void {
+  const beta1 = cfg.beta1 ?? 0.9;
+  const beta2 = cfg.beta2 ?? 0.999;
+  const eps = cfg.eps ?? 1e-8;
+  const wd = cfg.weight_decay ?? 0.01;
+  const n = param.p.length;
+  const m = (param.state.exp_avg ??= new Float64Array(n));
+  const v = (param.state.exp_avg_sq ??= new Float64Array(n));
+  const vmax = cfg.amsgrad ? (param.state.max_exp_avg_sq ??= new Float64Array(n)) : undefined;
+  const stepSize = lr / (1 - Math.pow(beta1, t));
+  const biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, t));
+  for (let i = 0; i < n; i++) {
+    param.p[i] = param.p[i]! * (1 - lr * wd);
+    const g = grad[i]!;
+    m[i] = beta1 * m[i]! + (1 - beta1) * g;
+    v[i] = beta2 * v[i]! + (1 - beta2) * g * g;
+    if (vmax) vmax[i] = Math.max(vmax[i]!, v[i]!);
+    const denom = Math.sqrt(vmax ? vmax[i]! : v[i]!) / biasCorrection2Sqrt + eps;
+    param.p[i] = param.p[i]! - stepSize * (m[i]! / denom);
+  }
+}
+
+interface AdagradRef {
+  lr_decay?: number;
+  weight_decay?: number;
+  initial_accumulator_value?: number;
+  eps?: number;
+}
+
+/** torch.optim.Adagrad, one step t (1-based): the sum starts at initial_accumulator_value. */
+function adagradReference(cfg: AdagradRef, param: RefParam, grad: Tensor, lr: number, t: number): void {
+  const lrDecay = cfg.lr_decay ?? 0;
+  const wd = cfg.weight_decay ?? 0;
+  const eps = cfg.eps ?? 1e-10;
+  const n = param.p.length;
+  const sum = (param.state.sum ??= new Float64Array(n).fill(cfg.initial_accumulator_value ?? 0));
+  const clr = lr / (1 + (t - 1) * lrDecay);
+  for (let i = 0; i < n; i++) {
+    const g = wd !== 0 ? grad[i]! + wd * param.p[i]! : grad[i]!;
+    sum[i] = sum[i]! + g * g;
+    param.p[i] = param.p[i]! - (clr * g) / (Math.sqrt(sum[i]!) + eps);
+  }
+}
+
+interface RmspropRef {
+  alpha?: number;
+  eps?: number;
+  weight_decay?: number;
+  momentum?: number;
+  centered?: boolean;
+}
+
+/** torch.optim.RMSprop, one step on one parameter. */
+function rmspropReference(cfg: RmspropRef, param: RefParam, grad: Tensor, lr: number): void {
+  const alpha = cfg.alpha ?? 0.99;
+  const eps = cfg.eps ?? 1e-8;
+  const wd = cfg.weight_decay ?? 0;
+  const momentum = cfg.momentum ?? 0;
+  const n = param.p.length;
+  const squareAvg = (param.state.square_avg ??= new Float64Array(n));
+  const gradAvg = cfg.centered ? (param.state.grad_avg ??= new Float64Array(n)) : undefined;
+  const buf = momentum > 0 ? (param.state.momentum_buffer ??= new Float64Array(n)) : undefined;
+  for (let i = 0; i < n; i++) {
+    const g = wd !== 0 ? grad[i]! + wd * param.p[i]! : grad[i]!;
+    squareAvg[i] = alpha * squareAvg[i]! + (1 - alpha) * g * g;
+    let avg: number;
+    if (gradAvg) {
+      gradAvg[i] = alpha * gradAvg[i]! + (1 - alpha) * g;
+      avg = Math.sqrt(squareAvg[i]! - gradAvg[i]! * gradAvg[i]!) + eps;
+    } else {
+      avg = Math.sqrt(squareAvg[i]!) + eps;
+    }
+    if (buf) {
+      buf[i] = momentum * buf[i]! + g / avg;
+      param.p[i] = param.p[i]! - lr * buf[i]!;
+    } else {
+      param.p[i] = param.p[i]! - (lr * g) / avg;
+    }
+  }
+}
+
+interface AdadeltaRef {
+  rho?: number;
+  eps?: number;
+  weight_decay?: number;
+}
+
+/** torch.optim.Adadelta, one step on one parameter. */
+function adadeltaReference(cfg: AdadeltaRef, param: RefParam, grad: Tensor, lr: number): void {
+  const rho = cfg.rho ?? 0.9;
+  const eps = cfg.eps ?? 1e-6;
+  const wd = cfg.weight_decay ?? 0;
+  const n = param.p.length;
+  const squareAvg = (param.state.square_avg ??= new Float64Array(n));
+  const accDelta = (param.state.acc_delta ??= new Float64Array(n));
+  for (let i = 0; i < n; i++) {
+    const g = wd !== 0 ? grad[i]! + wd * param.p[i]! : grad[i]!;
+    squareAvg[i] = rho * squareAvg[i]! + (1 - rho) * g * g;
+    const std = Math.sqrt(squareAvg[i]! + eps);
+    const delta = (Math.sqrt(accDelta[i]! + eps) / std) * g;
+    accDelta[i] = rho * accDelta[i]! + (1 - rho) * delta * delta;
+    param.p[i] = param.p[i]! - lr * delta;
+  }
+}
+
 // ------------------------------------------------------------------ the graph under test
 
 const SHAPES: number[][] = [
@@ -155,7 +278,10 @@ async function runCase({ optimizer, reference, lrs, gradScales, paramScale = 1 }
   const random = new Random(seed);
   const session = await createSession(serializeGraph(optimizerGraph(optimizer)), { threads: 1 });
   const graphParams = SHAPES.map((shape) => Float64Array.from({ length: sizeOf(shape) }, () => paramScale * random.uniform(-1, 1)));
-  const graphStates = SHAPES.map((shape) => new Map(optimizer.stateSlots.map((slot) => [slot, new Float64Array(sizeOf(shape))])));
+  // The graph's state starts where the optimizer says (as the Trainer does); the reference starts its own.
+  const graphStates = SHAPES.map(
+    (shape) => new Map(optimizer.stateSlots.map((slot) => [slot, new Float64Array(sizeOf(shape)).fill(optimizer.initialState?.[slot] ?? 0)])),
+  );
   const refs: RefParam[] = graphParams.map((p) => ({ p: Float64Array.from(p), state: {} }));
   let moved = 0;
   let maxKept = false;
@@ -216,6 +342,35 @@ const adamCase = (title: string, cfg: AdamRef, lrs = [0.01, 0.01, 0.01], more: P
   lrs,
 });
 
+const adamwCase = (title: string, cfg: AdamWRef, more: Partial<Case> = {}): Case => ({
+  title,
+  lrs: [0.01, 0.01, 0.01],
+  ...more,
+  optimizer: adamw(definedOnly(cfg)),
+  reference: (param, grad, lr, t) => adamwReference(cfg, param, grad, lr, t),
+});
+
+const adagradCase = (title: string, cfg: AdagradRef, lrs = [0.01, 0.01, 0.01]): Case => ({
+  title,
+  optimizer: adagrad(definedOnly(cfg)),
+  reference: (param, grad, lr, t) => adagradReference(cfg, param, grad, lr, t),
+  lrs,
+});
+
+const rmspropCase = (title: string, cfg: RmspropRef, lrs = [0.01, 0.01, 0.01]): Case => ({
+  title,
+  optimizer: rmsprop(definedOnly(cfg)),
+  reference: (param, grad, lr) => rmspropReference(cfg, param, grad, lr),
+  lrs,
+});
+
+const adadeltaCase = (title: string, cfg: AdadeltaRef, lrs = [1, 1, 1]): Case => ({
+  title,
+  optimizer: adadelta(definedOnly(cfg)),
+  reference: (param, grad, lr) => adadeltaReference(cfg, param, grad, lr),
+  lrs,
+});
+
 const CASES: Case[] = [
   sgdCase('SGD, plain', {}),
   sgdCase('SGD, momentum 0.9', { momentum: 0.9 }),
@@ -228,6 +383,14 @@ const CASES: Case[] = [
   }),
   adamCase('Adam, lr changed every step (lr is an input)', {}, [0.1, 0.03, 0.007]),
   sgdCase('SGD momentum 0.9, lr changed every step', { momentum: 0.9 }, [0.5, 0.2, 0.05]),
+  adamwCase('AdamW, defaults (decoupled weight_decay 0.01)', {}),
+  adamwCase('AdamW, weight_decay 0.1 and AMSGrad (small gradients after step 1)', { weight_decay: 0.1, amsgrad: true }, { gradScales: [1, 0.001, 0.001] }),
+  rmspropCase('RMSprop, defaults', {}),
+  rmspropCase('RMSprop, centered, momentum 0.9, weight_decay 0.1', { centered: true, momentum: 0.9, weight_decay: 0.1 }),
+  adagradCase('Adagrad, defaults', {}),
+  adagradCase('Adagrad, lr_decay 0.5, initial_accumulator_value 0.1, weight_decay 0.1', { lr_decay: 0.5, initial_accumulator_value: 0.1, weight_decay: 0.1 }, [0.1, 0.1, 0.1]),
+  adadeltaCase('Adadelta, defaults', {}),
+  adadeltaCase('Adadelta, weight_decay 0.1', { weight_decay: 0.1 }),
 ];
 
 describe('optimizer graphs match PyTorch update rules over 3 steps (float64)', () => {
@@ -276,22 +439,24 @@ describe('optimizer construction', () => {
 
   it('optimizerByName rejects an unknown name with a UserError naming the choices', () => {
     assert.throws(
-      () => optimizerByName('rmsprop'),
+      () => optimizerByName('lbfgs'),
       (error: unknown) => {
         assert.ok(error instanceof UserError, 'a UserError');
-        assert.match(error.message, /rmsprop/);
-        assert.match(error.message, /sgd/);
-        assert.match(error.message, /adam/);
+        assert.match(error.message, /lbfgs/);
+        for (const name of ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad', 'adadelta']) assert.match(error.message, new RegExp(`\\b${name}\\b`));
         return true;
       },
     );
-    assert.equal(optimizerByName('sgd').name, 'sgd');
+    for (const name of OPTIMIZER_NAMES) assert.equal(optimizerByName(name).name, name);
     assert.equal(optimizerByName('adam', { amsgrad: true }).name, 'adam');
+    assert.equal(optimizerByName('rmsprop', { momentum: 0.9 }).config.momentum, 0.9);
   });
 
   it('refuses an option the optimizer does not have, instead of ignoring it', () => {
     assert.throws(() => optimizerByName('adam', { momentum: 0.9 }), (e: Error) => e instanceof UserError && /momentum does not apply to adam/.test(e.message));
     assert.equal(optimizerByName('sgd', { momentum: 0.9, weight_decay: undefined }).config.weight_decay, 0);
+    assert.throws(() => optimizerByName('adagrad', { momentum: 1 }), (e: Error) => e instanceof UserError && /momentum does not apply to adagrad/.test(e.message));
+    assert.equal(optimizerByName('adagrad', { weight_decay: 0.1 }).config.weight_decay, 0.1);
   });
 
   it('keeps a default when an option is given as undefined', () => {
@@ -306,11 +471,68 @@ describe('optimizer construction', () => {
     assert.deepEqual(adam({ amsgrad: true }).stateSlots, ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq']);
     assert.deepEqual(sgd().config, { momentum: 0, dampening: 0, weight_decay: 0, nesterov: false });
     assert.deepEqual(adam().config, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0, amsgrad: false });
+    assert.deepEqual(adamw().config, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, amsgrad: false });
+    assert.deepEqual(adamw({ amsgrad: true }).stateSlots, ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq']);
+    assert.deepEqual(rmsprop().config, { alpha: 0.99, eps: 1e-8, weight_decay: 0, momentum: 0, centered: false });
+    assert.deepEqual(rmsprop().stateSlots, ['square_avg']);
+    assert.deepEqual(rmsprop({ momentum: 0.9, centered: true }).stateSlots, ['square_avg', 'momentum_buffer', 'grad_avg']);
+    assert.deepEqual(adagrad().config, { lr_decay: 0, weight_decay: 0, initial_accumulator_value: 0, eps: 1e-10 });
+    assert.deepEqual(adagrad().stateSlots, ['sum']);
+    assert.deepEqual(adagrad({ initial_accumulator_value: 0.1 }).initialState, { sum: 0.1 });
+    assert.deepEqual(adadelta().config, { rho: 0.9, eps: 1e-6, weight_decay: 0 });
+    assert.deepEqual(adadelta().stateSlots, ['square_avg', 'acc_delta']);
+  });
+
+  it("records PyTorch's default learning rate (SGD: 1e-3, PyTorch's since 2.2)", () => {
+    const defaults = Object.fromEntries(OPTIMIZER_NAMES.map((name) => [name, optimizerByName(name).defaultLr]));
+    assert.deepEqual(defaults, { sgd: 1e-3, adam: 1e-3, adamw: 1e-3, rmsprop: 1e-2, adagrad: 1e-2, adadelta: 1.0 });
+  });
+
+  it('refuses hyper-parameters PyTorch refuses', () => {
+    assert.throws(() => adagrad({ initial_accumulator_value: -1 }), /initial_accumulator_value/);
+    assert.throws(() => adagrad({ lr_decay: -0.1 }), /lr_decay/);
+    assert.throws(() => rmsprop({ alpha: -0.5 }), /alpha/);
+    assert.throws(() => rmsprop({ momentum: -0.9 }), /momentum/);
+    assert.throws(() => adadelta({ rho: 1.5 }), /rho/);
+    assert.throws(() => adamw({ beta2: 1 }), /beta2/);
   });
 
   it('a graph of SGD without momentum has no state inputs or outputs', () => {
     const graph = optimizerGraph(sgd());
     assert.deepEqual(graph.inputs.map((v) => v.name), ['w', 'b', 'grad.w', 'grad.b', 'lr', 'step']);
     assert.deepEqual(graph.outputs.map((o) => o.name), ['next.w', 'next.b']);
+  });
+});
+
+describe('Trainer and optimizer state', () => {
+  it('starts Adagrad\'s sum at initial_accumulator_value: one float64 step matches the reference', async () => {
+    const model = findModel('func-shallow');
+    const data = sampleFunction('sinc', 16);
+    const initial = initializeParameters(model, 3, 'float64');
+    const oneStep = async (optimizer: Optimizer, lr: number) => {
+      const trainer = await Trainer.create(model, optimizer, initial, { dtype: 'float64', threads: 1 });
+      // One batch holding the whole set: one step, the same gradient whatever the optimizer.
+      await trainer.trainEpoch(data, { batchSize: data.count, lr, random: new Random(1) });
+      const weights = trainer.parameters();
+      await trainer.release();
+      return weights;
+    };
+    // SGD with lr 1 gives p - g, so the gradient at the initial weights is p0 - p1.
+    const sgdStep = await oneStep(sgd(), 1);
+    const lr = 0.5;
+    const adagradStep = await oneStep(adagrad({ initial_accumulator_value: 0.1 }), lr);
+    let fromZero = 0;
+    for (const { name } of model.parameters) {
+      const p0 = Float64Array.from(initial.get(name)!);
+      const grad = Float64Array.from(p0, (p, i) => p - sgdStep.get(name)![i]!);
+      const expected: RefParam = { p: Float64Array.from(p0), state: {} };
+      adagradReference({ initial_accumulator_value: 0.1 }, expected, grad, lr, 1);
+      assertClose(Float64Array.from(adagradStep.get(name)!), expected.p, name);
+      // The test would notice a sum started at zero: that step is lr sign(g), far from this one.
+      const zeroStart: RefParam = { p: Float64Array.from(p0), state: {} };
+      adagradReference({}, zeroStart, grad, lr, 1);
+      zeroStart.p.forEach((value, i) => (fromZero = Math.max(fromZero, Math.abs(value - expected.p[i]!))));
+    }
+    assert.ok(fromZero > 1e-3, `a zero start would differ by ${fromZero}`);
   });
 });

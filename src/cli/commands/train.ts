@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { runTraining } from '../../../runners/train.ts';
 import { modelNames } from '../../nn/registry.ts';
-import { OPTIMIZER_NAMES } from '../../optim/index.ts';
+import { OPTIMIZER_NAMES, optimizerByName } from '../../optim/index.ts';
 import { terminalProgress } from '../../runtime/progress.ts';
 import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../runtime/providers.ts';
 import { UserError } from '../../util/errors.ts';
@@ -15,7 +15,7 @@ export const trainCommand = {
       .option('epochs', { type: 'number', default: 3, describe: 'passes over the training set' })
       .option('batch', { type: 'number', default: 64, describe: 'batch size' })
       .option('optimizer', { type: 'string', default: 'adam', describe: `one of ${OPTIMIZER_NAMES.join(', ')}` })
-      .option('lr', { type: 'number', default: 1e-3, describe: 'learning rate' })
+      .option('lr', { type: 'number', describe: "learning rate (default: the optimizer's PyTorch default, 1e-3 for adam)" })
       .option('momentum', { type: 'number', describe: 'SGD momentum (PyTorch default 0)' })
       .option('weight-decay', { type: 'number', describe: 'L2 weight decay added to the gradient (default 0)' })
       .option('seed', { type: 'number', default: 1, describe: 'seeds the initial weights and the batch order' })
@@ -55,7 +55,7 @@ export const trainCommand = {
         epochs: positiveInteger('epochs', args.epochs),
         batchSize: positiveInteger('batch', args.batch),
         optimizer,
-        lr: finite('lr', args.lr, (v) => v > 0, 'a positive number'),
+        lr: args.lr === undefined ? optimizerByName(optimizer).defaultLr : finite('lr', args.lr, (v) => v > 0, 'a positive number'),
         momentum: args.momentum === undefined ? undefined : finite('momentum', args.momentum, (v) => v >= 0, 'at least 0'),
         weightDecay: args['weight-decay'] === undefined ? undefined : finite('weight-decay', args['weight-decay'], (v) => v >= 0, 'at least 0'),
         seed: finite('seed', args.seed, (v) => Number.isInteger(v) && v >= 0, 'a whole number of at least 0'),
