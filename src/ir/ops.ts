@@ -6,7 +6,7 @@
  */
 import { isFloating, type DType } from './dtype.ts';
 import type { Attribute, TensorData, Value } from './graph.ts';
-import { broadcastShapes, formatShape, normalizeAxis, staticSize, type Dim, type Shape } from './shape.ts';
+import { broadcastShapes, formatShape, normalizeAxis, sameShape, staticSize, type Dim, type Shape } from './shape.ts';
 
 export interface OpOptions {
   /** Replaces the op type as the node's local name: "dW" reads better than "Gemm_3". */
@@ -86,6 +86,8 @@ function comparison(opType: string, a: Value, b: Value, options: OpOptions): Val
 export const greater = (a: Value, b: Value, options: OpOptions = {}) => comparison('Greater', a, b, options);
 export const less = (a: Value, b: Value, options: OpOptions = {}) => comparison('Less', a, b, options);
 export const equal = (a: Value, b: Value, options: OpOptions = {}) => comparison('Equal', a, b, options);
+export const lessOrEqual = (a: Value, b: Value, options: OpOptions = {}) => comparison('LessOrEqual', a, b, options);
+export const greaterOrEqual = (a: Value, b: Value, options: OpOptions = {}) => comparison('GreaterOrEqual', a, b, options);
 
 function unary(opType: string, x: Value, options: OpOptions, attributes: Record<string, Attribute> = {}): Value {
   requireFloat(opType, x);
@@ -99,6 +101,11 @@ export const sigmoid = (x: Value, options: OpOptions = {}) => unary('Sigmoid', x
 export const exp = (x: Value, options: OpOptions = {}) => unary('Exp', x, options);
 export const log = (x: Value, options: OpOptions = {}) => unary('Log', x, options);
 export const sqrt = (x: Value, options: OpOptions = {}) => unary('Sqrt', x, options);
+export const abs = (x: Value, options: OpOptions = {}) => unary('Abs', x, options);
+/** -1, 0 or 1 in x's float type. */
+export const sign = (x: Value, options: OpOptions = {}) => unary('Sign', x, options);
+export const sin = (x: Value, options: OpOptions = {}) => unary('Sin', x, options);
+export const cos = (x: Value, options: OpOptions = {}) => unary('Cos', x, options);
 export const isNaN = (x: Value, options: OpOptions = {}) => single('IsNaN', [x], 'bool', x.shape, {}, options);
 
 export function identity(x: Value, options: OpOptions = {}): Value {
@@ -229,6 +236,136 @@ export function squeeze(x: Value, axes: number[], options: OpOptions = {}): Valu
   }
   const result = x.shape.filter((_, axis) => !normalized.includes(axis));
   return single('Squeeze', [x, int64Vector(x, normalized)], x.dtype, result, {}, options);
+}
+
+// ---------------------------------------------------------------- slicing and indexing
+
+/** Joins values along `axis`; the other dimensions must agree. */
+export function concat(values: Value[], axis: number, options: OpOptions = {}): Value {
+  if (values.length === 0) throw new Error('Concat: needs at least one input');
+  const dtype = requireSameDtype('Concat', values);
+  const first = values[0]!;
+  const normalized = normalizeAxis(axis, first.rank, 'Concat');
+  const describe = () => values.map((v) => `${v.name}${formatShape(v.shape)}`).join(', ');
+  for (const value of values) {
+    const fits = value.rank === first.rank && value.shape.every((dim, i) => i === normalized || dim === first.shape[i]);
+    if (!fits) throw new Error(`Concat: shapes differ off axis ${normalized}: ${describe()}`);
+  }
+  const sizes = values.map((v) => v.shape[normalized]!);
+  const joined: Dim = sizes.every((d) => typeof d === 'number') ? (sizes as number[]).reduce((a, b) => a + b, 0) : sizes.join('+');
+  const outShape = first.shape.map((dim, i) => (i === normalized ? joined : dim));
+  return single('Concat', values, dtype, outShape, { axis: int(normalized) }, options);
+}
+
+export interface SliceRange {
+  axis: number;
+  /** Clamped to [0, dim], as ONNX resolves negative and out-of-range bounds; end >= start. */
+  start: number;
+  end: number;
+}
+
+/**
+ * ONNX Slice bounds (step 1) resolved against a shape: negative starts/ends
+ * count from the end, then both are clamped to [0, dim]. The sliced axes
+ * must have static sizes.
+ */
+export function resolveSlice(shape: Shape, starts: number[], ends: number[], axes?: number[], context = 'Slice'): SliceRange[] {
+  const axisList = axes ?? starts.map((_, i) => i);
+  if (starts.length !== ends.length || starts.length !== axisList.length) {
+    throw new Error(`${context}: starts [${starts}], ends [${ends}] and axes [${axisList}] must have one entry per sliced axis`);
+  }
+  const seen = new Set<number>();
+  return axisList.map((a, i) => {
+    const axis = normalizeAxis(a, shape.length, context);
+    if (seen.has(axis)) throw new Error(`${context}: axis ${axis} is sliced twice (axes [${axisList}])`);
+    seen.add(axis);
+    const dim = shape[axis]!;
+    if (typeof dim !== 'number') {
+      throw new Error(`${context}: axis ${axis} of ${formatShape(shape)} is symbolic ("${dim}"); slicing needs a static size there`);
+    }
+    const clamp = (bound: number) => Math.min(Math.max(bound < 0 ? bound + dim : bound, 0), dim);
+    const start = clamp(starts[i]!);
+    return { axis, start, end: Math.max(start, clamp(ends[i]!)) };
+  });
+}
+
+/** ONNX stores bounds as int64; ±Infinity (and anything past 2^53) means "to the end". */
+const int64Bound = (bound: number): number => {
+  if (Number.isNaN(bound) || (Number.isFinite(bound) && !Number.isInteger(bound))) throw new Error(`Slice: bound ${bound} is not an integer`);
+  return Math.min(Math.max(bound, -Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER);
+};
+
+/**
+ * x[starts:ends] along `axes` (all leading axes when omitted), step 1 only.
+ * Opset 13+ takes starts, ends and axes as constant int64 inputs.
+ */
+export function slice(x: Value, starts: number[], ends: number[], axes?: number[], options: OpOptions = {}): Value {
+  const ranges = resolveSlice(x.shape, starts, ends, axes);
+  const outShape = x.shape.map((dim, axis) => {
+    const range = ranges.find((r) => r.axis === axis);
+    return range ? range.end - range.start : dim;
+  });
+  const inputs = [x, int64Vector(x, starts.map(int64Bound)), int64Vector(x, ends.map(int64Bound)), int64Vector(x, ranges.map((r) => r.axis))];
+  return single('Slice', inputs, x.dtype, outShape, {}, options);
+}
+
+/**
+ * Constant-mode Pad with pads [begin_0, ..., begin_{r-1}, end_0, ..., end_{r-1}]
+ * (non-negative; padded axes must be static), given as an int64 input (opset 11+).
+ */
+export function pad(x: Value, pads: number[], constantValue = 0, options: OpOptions = {}): Value {
+  if (pads.length !== 2 * x.rank) throw new Error(`Pad: ${x.name}${formatShape(x.shape)} needs ${2 * x.rank} pads, got [${pads}]`);
+  if (pads.some((p) => !Number.isInteger(p) || p < 0)) throw new Error(`Pad: pads [${pads}] must be non-negative integers (crop with Slice)`);
+  const outShape = x.shape.map((dim, axis) => {
+    const extra = pads[axis]! + pads[axis + x.rank]!;
+    if (extra === 0) return dim;
+    if (typeof dim !== 'number') throw new Error(`Pad: axis ${axis} of ${x.name}${formatShape(x.shape)} is symbolic; padding needs a static size there`);
+    return dim + extra;
+  });
+  const inputs = constantValue === 0 ? [x, int64Vector(x, pads)] : [x, int64Vector(x, pads), scalarLike(x, constantValue)];
+  return single('Pad', inputs, x.dtype, outShape, {}, options);
+}
+
+function requireIndices(opType: string, indices: Value): void {
+  if (indices.dtype !== 'int64') throw new Error(`${opType}: indices ${indices.name} must be int64, is ${indices.dtype}`);
+}
+
+/** Takes slices of data along `axis`: output shape data[:axis] + indices.shape + data[axis+1:]. */
+export function gather(data: Value, indices: Value, axis = 0, options: OpOptions = {}): Value {
+  requireIndices('Gather', indices);
+  const a = normalizeAxis(axis, data.rank, 'Gather');
+  const outShape = [...data.shape.slice(0, a), ...indices.shape, ...data.shape.slice(a + 1)];
+  return single('Gather', [data, indices], data.dtype, outShape, { axis: int(a) }, options);
+}
+
+/** out[i][j] = data[indices[i][j]][j] for axis 0 (and so on): indices and data have one rank, out has indices' shape. */
+export function gatherElements(data: Value, indices: Value, axis = 0, options: OpOptions = {}): Value {
+  requireIndices('GatherElements', indices);
+  if (indices.rank !== data.rank) {
+    throw new Error(`GatherElements: indices ${formatShape(indices.shape)} and data ${formatShape(data.shape)} must have the same rank`);
+  }
+  const a = normalizeAxis(axis, data.rank, 'GatherElements');
+  return single('GatherElements', [data, indices], data.dtype, indices.shape, { axis: int(a) }, options);
+}
+
+export interface ScatterElementsOptions extends OpOptions {
+  axis?: number;
+  /** 'none' overwrites (repeated indices are undefined), 'add' accumulates (opset 16+). */
+  reduction?: 'none' | 'add';
+}
+
+/** A copy of data with updates written at indices along `axis` (the inverse of GatherElements). */
+export function scatterElements(data: Value, indices: Value, updates: Value, options: ScatterElementsOptions = {}): Value {
+  requireIndices('ScatterElements', indices);
+  requireSameDtype('ScatterElements', [data, updates]);
+  if (indices.rank !== data.rank || !sameShape(indices.shape, updates.shape)) {
+    throw new Error(
+      `ScatterElements: indices ${formatShape(indices.shape)} and updates ${formatShape(updates.shape)} must have one shape, of data's rank (${formatShape(data.shape)})`,
+    );
+  }
+  const attributes: Record<string, Attribute> = { axis: int(normalizeAxis(options.axis ?? 0, data.rank, 'ScatterElements')) };
+  if (options.reduction && options.reduction !== 'none') attributes.reduction = { kind: 'string', value: options.reduction };
+  return single('ScatterElements', [data, indices, updates], data.dtype, data.shape, attributes, options);
 }
 
 // ---------------------------------------------------------------- reductions
