@@ -22,3 +22,11 @@ export function constantInts(value: Value | null | undefined): number[] | undefi
   if (!initializer || initializer.data.dtype !== 'int64') return undefined;
   return Array.from(initializer.data.data as BigInt64Array, (x) => Number(x));
 }
+
+/** The numbers of any constant input (a float ratio, say), or undefined for a computed value. */
+export function constantNumbers(value: Value | null | undefined): number[] | undefined {
+  if (!value) return undefined;
+  const initializer = value.graph.initializers.find((entry) => entry.value === value);
+  if (!initializer) return undefined;
+  return Array.from(initializer.data.data as ArrayLike<number | bigint>, (x) => Number(x));
+}

@@ -17,7 +17,12 @@ export interface ResolvedLayer {
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
   readonly parameters: readonly ParameterSpec[];
-  apply(x: Value, parameters: ReadonlyMap<string, Value>): Value;
+  apply(x: Value, parameters: ReadonlyMap<string, Value>, mode: ForwardMode): Value;
+}
+
+/** Train or eval behaviour, as PyTorch's model.train() / model.eval() (Dropout differs). */
+export interface ForwardMode {
+  readonly training: boolean;
 }
 
 /** A layer as declared in models/: it learns its input shape only when the model is resolved. */

@@ -5,7 +5,7 @@
  */
 import type { Value } from '../ir/graph.ts';
 import { ModelDeclarationError } from '../util/errors.ts';
-import type { LayerDeclaration, ParameterSpec, ResolvedLayer } from './layer.ts';
+import type { ForwardMode, LayerDeclaration, ParameterSpec, ResolvedLayer } from './layer.ts';
 import { LayerShapeError } from './layers.ts';
 
 export type Task = 'classification' | 'regression';
@@ -31,8 +31,11 @@ export interface Model {
   readonly layers: readonly ResolvedLayer[];
   readonly parameters: readonly ParameterSpec[];
   readonly parameterCount: number;
-  /** Emits the forward ops; each layer's nodes are grouped in a scope named after it. */
-  forward(x: Value, parameters: ReadonlyMap<string, Value>): Value;
+  /**
+   * Emits the forward ops; each layer's nodes are grouped in a scope named
+   * after it. Eval behaviour unless `mode.training` (Dropout active).
+   */
+  forward(x: Value, parameters: ReadonlyMap<string, Value>, mode?: ForwardMode): Value;
 }
 
 export function sequential(
@@ -95,8 +98,8 @@ export function resolveModel(declaration: ModelDeclaration): Model {
     layers,
     parameters,
     parameterCount: parameters.reduce((total, p) => total + p.shape.reduce((a, b) => a * b, 1), 0),
-    forward(x, parameterValues) {
-      return layers.reduce((h, layer) => x.graph.withScope(layer.name, () => layer.apply(h, parameterValues)), x);
+    forward(x, parameterValues, mode = { training: false }) {
+      return layers.reduce((h, layer) => x.graph.withScope(layer.name, () => layer.apply(h, parameterValues, mode)), x);
     },
   };
 }

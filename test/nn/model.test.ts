@@ -147,7 +147,7 @@ describe('model declaration errors name the layer', () => {
         return true;
       },
     );
-    assert.deepEqual(modelNames(), ['mnist-dnn', 'mnist-dnn-small', 'func-shallow', 'func-deep']);
+    assert.deepEqual(modelNames(), ['mnist-dnn', 'mnist-dnn-small', 'mnist-cnn', 'cifar-cnn', 'func-shallow', 'func-deep']);
   });
 });
 
