@@ -8,20 +8,26 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomicWrite.ts';
 import { manifestFor, type Manifest } from './manifest.ts';
 import type { FloatType } from './modelInputs.ts';
 import { evalGraph, forwardGraph, gradientGraph, trainStepGraph } from './programs.ts';
+import { gradNormStepGraph, hvpGraph, inputGradGraph, jacobianGraph } from './secondOrder.ts';
 
 export interface BuildOptions {
   dtype?: FloatType;
-  /** The optimizer baked into train_step.onnx; Adam with PyTorch's defaults unless given. */
+  /** The optimizer baked into train_step.onnx and gradnorm_step.onnx; Adam with PyTorch's defaults unless given. */
   optimizer?: Optimizer;
 }
 
 export function modelPrograms(model: Model, options: BuildOptions = {}): Record<string, Graph> {
   const dtype = options.dtype ?? 'float32';
+  const optimizer = options.optimizer ?? adam();
   return {
     forward: forwardGraph(model, dtype),
     gradient: gradientGraph(model, dtype),
-    train_step: trainStepGraph(model, options.optimizer ?? adam(), dtype),
+    train_step: trainStepGraph(model, optimizer, dtype),
     eval: evalGraph(model, dtype),
+    hvp: hvpGraph(model, dtype),
+    gradnorm_step: gradNormStepGraph(model, optimizer, dtype),
+    input_grad: inputGradGraph(model, dtype),
+    ...(model.task === 'classification' ? { jacobian: jacobianGraph(model, dtype) } : {}),
   };
 }
 

@@ -6,8 +6,9 @@
 import { grad } from '../autodiff/engine.ts';
 import type { Graph, Value } from '../ir/graph.ts';
 import { add, argMax, cast, equal, mul, reduceSum, sqrt } from '../ir/ops.ts';
+import type { ForwardMode } from '../nn/layer.ts';
 import type { Model } from '../nn/model.ts';
-import type { Optimizer } from '../optim/optimizer.ts';
+import type { Optimizer, UpdatedSlot } from '../optim/optimizer.ts';
 import { addTarget, lossOf, modelGraph, type FloatType } from './modelInputs.ts';
 
 export function forwardGraph(model: Model, dtype: FloatType = 'float32'): Graph {
@@ -17,9 +18,20 @@ export function forwardGraph(model: Model, dtype: FloatType = 'float32'): Graph 
   return graph;
 }
 
-/** Forward, loss and reverse-mode gradient, shared by the gradient and train_step programs. */
-function lossAndGradients(model: Model, graph: Graph, x: Value, parameters: Map<string, Value>, target: Value) {
-  const y = graph.withScope('forward', () => model.forward(x, parameters));
+/**
+ * Forward, loss (mean over the batch) and reverse-mode gradient for every
+ * parameter, in parameter order; shared by the gradient, train_step and
+ * second-order programs (secondOrder.ts).
+ */
+export function lossAndGradients(
+  model: Model,
+  graph: Graph,
+  x: Value,
+  parameters: Map<string, Value>,
+  target: Value,
+  mode: ForwardMode = { training: false },
+) {
+  const y = graph.withScope('forward', () => model.forward(x, parameters, mode));
   const loss = lossOf(model, y, target, 'mean');
   const wrt = [...parameters.values()];
   const gradients = grad(loss, wrt, { scope: 'backward' });
@@ -51,6 +63,33 @@ export function trainStepGraph(model: Model, optimizer: Optimizer, dtype: FloatT
     dtype,
   );
   const target = addTarget(graph, model, dtype);
+  const optimizerInputs = addOptimizerInputs(graph, optimizer, parameters, dtype);
+
+  // Training behaviour (Dropout active), as PyTorch's model.train() during the step.
+  const { y, loss, gradients } = lossAndGradients(model, graph, x, parameters, target, { training: true });
+  const gradNorm = graph.withScope('grad_norm', () => sqrt(sumOfSquares(gradients)));
+  const updated = applyOptimizer(graph, optimizer, parameters, gradients, optimizerInputs, dtype);
+
+  graph.addOutput('loss', loss, 'mean loss over the batch, before the update');
+  graph.addOutput('grad_norm', gradNorm, '2-norm of the loss gradient over all parameters, before the update');
+  if (model.task === 'classification') graph.addOutput('correct', correctCount(y, target), 'correctly classified examples in the batch');
+  addOptimizerOutputs(graph, optimizer, [...parameters.keys()], updated);
+  return graph;
+}
+
+/** Sum over all tensors of the sum of their squared elements: ||g||^2 over every parameter. */
+export function sumOfSquares(values: readonly Value[]): Value {
+  return values.map((g) => reduceSum(mul(g, g))).reduce((sum, term) => add(sum, term));
+}
+
+/** The optimizer's graph inputs: state.<param>.<slot> for every parameter and slot, then lr and step. */
+export interface OptimizerInputs {
+  states: Map<string, Map<string, Value>>;
+  lr: Value;
+  step: Value;
+}
+
+export function addOptimizerInputs(graph: Graph, optimizer: Optimizer, parameters: ReadonlyMap<string, Value>, dtype: FloatType): OptimizerInputs {
   const states = new Map<string, Map<string, Value>>();
   for (const [name, param] of parameters) {
     const slots = new Map<string, Value>();
@@ -61,30 +100,36 @@ export function trainStepGraph(model: Model, optimizer: Optimizer, dtype: FloatT
   }
   const lr = graph.addInput('lr', dtype, [], 'learning rate (an input, so schedules need no rebuild)');
   const step = graph.addInput('step', 'int64', [], 'the 1-based number of this step (bias corrections, first-step momentum)');
+  return { states, lr, step };
+}
 
-  const { y, loss, gradients } = lossAndGradients(model, graph, x, parameters, target);
+/** One optimizer update of every parameter with the given gradients (in parameter order), in scope optimizer/<name>. */
+export function applyOptimizer(
+  graph: Graph,
+  optimizer: Optimizer,
+  parameters: ReadonlyMap<string, Value>,
+  gradients: readonly Value[],
+  { states, lr, step }: OptimizerInputs,
+  dtype: FloatType,
+): UpdatedSlot[] {
   const names = [...parameters.keys()];
-  const gradNorm = graph.withScope('grad_norm', () =>
-    sqrt(gradients.map((g) => reduceSum(mul(g, g))).reduce((sum, term) => add(sum, term))),
-  );
-  const updated = graph.withScope(`optimizer/${optimizer.name}`, () =>
+  return graph.withScope(`optimizer/${optimizer.name}`, () =>
     optimizer.update(
       names.map((name, i) => ({ name, param: parameters.get(name)!, grad: gradients[i]!, state: states.get(name)! })),
       lr,
       cast(step, dtype, { name: 'step_float' }),
     ),
   );
+}
 
-  graph.addOutput('loss', loss, 'mean loss over the batch, before the update');
-  graph.addOutput('grad_norm', gradNorm, '2-norm of the loss gradient over all parameters, before the update');
-  if (model.task === 'classification') graph.addOutput('correct', correctCount(y, target), 'correctly classified examples in the batch');
+/** next.<param> and next.state.<param>.<slot> for every parameter, in parameter order. */
+export function addOptimizerOutputs(graph: Graph, optimizer: Optimizer, names: readonly string[], updated: readonly UpdatedSlot[]): void {
   names.forEach((name, i) => {
     graph.addOutput(nextName(name), updated[i]!.param, `${name} after the step`);
     for (const slot of optimizer.stateSlots) {
       graph.addOutput(nextName(stateInputName(name, slot)), updated[i]!.state.get(slot)!, `${optimizer.name} state "${slot}" of ${name} after the step`);
     }
   });
-  return graph;
 }
 
 function correctCount(logits: Value, labels: Value): Value {

@@ -25,14 +25,16 @@ describe('emitted graphs', () => {
     .filter((f) => f.endsWith('.onnx'))
     .map((f) => join(outDir, f));
 
-  it('writes forward, gradient, train_step and eval for every model', () => {
+  it('writes every program for every model (jacobian for classifiers)', () => {
     for (const model of models) {
-      assert.deepEqual(readdirSync(join(outDir, model.name)).sort(), ['eval.onnx', 'forward.onnx', 'gradient.onnx', 'manifest.json', 'train_step.onnx']);
+      const expected = ['eval.onnx', 'forward.onnx', 'gradient.onnx', 'gradnorm_step.onnx', 'hvp.onnx', 'input_grad.onnx', 'manifest.json', 'train_step.onnx'];
+      if (model.task === 'classification') expected.push('jacobian.onnx');
+      assert.deepEqual(readdirSync(join(outDir, model.name)).sort(), expected.sort());
     }
   });
 
   it('pass the official ONNX checker with full shape inference', { skip: checker ? false : CHECKER_SKIP_REASON }, () => {
-    assert.ok(files.length >= 4 * models.length + 4);
+    assert.ok(files.length >= 7 * models.length + 7);
     assert.deepEqual(checkOnnxFiles(files), []);
   });
 

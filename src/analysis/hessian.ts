@@ -1,0 +1,325 @@
+/**
+ * The Hessian of the mean loss with respect to all parameters, seen through
+ * exact Hessian-vector products (hvp.onnx, double backward): the full matrix
+ * for small models (HW1 1-2, minimal ratio), and the eigenvalue of largest
+ * magnitude by power iteration for any size (HW1 1-3, sharpness).
+ *
+ * Parameters are flattened in the model's parameter order (model.parameters),
+ * each row-major in its PyTorch layout: index i of a vector or of a Hessian
+ * row is parameterLayout(model)[k].offset + j for element j of parameter k.
+ */
+import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import type * as ort from 'onnxruntime-node';
+import type { Model } from '../nn/model.ts';
+import { parameterSize } from '../nn/model.ts';
+import { serializeGraph } from '../onnx/writer.ts';
+import type { FloatType } from '../programs/modelInputs.ts';
+import { directionInputName, hvpGraph } from '../programs/secondOrder.ts';
+import { createSession, type RuntimeOptions } from '../runtime/session.ts';
+import { tensorOf } from '../runtime/tensors.ts';
+import { Random } from '../util/random.ts';
+
+/** A batch: x row-major [N, ...inputShape]; target class indices [N] or regression targets [N, outputs]. */
+export interface HessianData {
+  x: ArrayLike<number>;
+  target: ArrayLike<number> | BigInt64Array;
+}
+
+export interface HessianOperatorOptions extends RuntimeOptions {
+  /** float64 (default) where onnxruntime has the kernels: MLPs do; Conv does not. */
+  dtype?: FloatType;
+}
+
+/** v -> H v for the Hessian H of the mean loss at fixed weights and data. */
+export interface HessianOperator {
+  readonly model: Model;
+  /** The parameter count P: vectors have this length. */
+  readonly size: number;
+  /** Mean loss at the weights (from the first product; NaN before any). */
+  readonly loss: number;
+  /** Number of Hessian-vector products computed so far. */
+  readonly products: number;
+  apply(v: ArrayLike<number>): Promise<Float64Array>;
+  release(): Promise<void>;
+}
+
+export interface ParameterSlice {
+  name: string;
+  shape: readonly number[];
+  offset: number;
+  size: number;
+}
+
+export function parameterLayout(model: Model): ParameterSlice[] {
+  let offset = 0;
+  return model.parameters.map((p) => {
+    const slice = { name: p.name, shape: p.shape, offset, size: parameterSize(p) };
+    offset += slice.size;
+    return slice;
+  });
+}
+
+/** Opens one hvp.onnx session with the weights and the batch fed once; each apply() is one run. */
+export async function hessianOperator(
+  model: Model,
+  weights: ReadonlyMap<string, ArrayLike<number>>,
+  data: HessianData,
+  options: HessianOperatorOptions = {},
+): Promise<HessianOperator> {
+  const dtype = options.dtype ?? 'float64';
+  const layout = parameterLayout(model);
+  const size = model.parameterCount;
+  const typed = (values: ArrayLike<number>) => (dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values));
+
+  const inputSize = model.inputShape.reduce((a, b) => a * b, 1);
+  const batch = data.x.length / inputSize;
+  if (!Number.isInteger(batch) || batch < 1) {
+    throw new Error(`hessian of ${model.name}: x has ${data.x.length} values, not a whole number of inputs of shape [${model.inputShape}]`);
+  }
+  const feeds: Record<string, ort.Tensor> = { x: tensorOf(dtype, typed(data.x), [batch, ...model.inputShape]) };
+  if (model.task === 'classification') {
+    const labels = data.target instanceof BigInt64Array ? data.target : BigInt64Array.from(Array.from(data.target as ArrayLike<number>, (c) => BigInt(c)));
+    if (labels.length !== batch) throw new Error(`hessian of ${model.name}: ${labels.length} labels for ${batch} inputs`);
+    feeds.target = tensorOf('int64', labels, [batch]);
+  } else {
+    const width = model.outputShape[0]!;
+    if (data.target instanceof BigInt64Array || data.target.length !== batch * width) {
+      throw new Error(`hessian of ${model.name}: regression targets must be ${batch} x ${width} numbers`);
+    }
+    feeds.target = tensorOf(dtype, typed(data.target), [batch, width]);
+  }
+  for (const slice of layout) {
+    const values = weights.get(slice.name);
+    if (!values || values.length !== slice.size) {
+      throw new Error(`hessian of ${model.name}: weights for ${slice.name} are ${values ? `of size ${values.length}` : 'missing'}, expected [${slice.shape}]`);
+    }
+    feeds[slice.name] = tensorOf(dtype, typed(values), slice.shape);
+  }
+
+  const session = await createSession(serializeGraph(hvpGraph(model, dtype)), options);
+  const fetches = ['loss', ...layout.map((slice) => `hvp.${slice.name}`)];
+  let loss = Number.NaN;
+  let products = 0;
+  return {
+    model,
+    size,
+    get loss() {
+      return loss;
+    },
+    get products() {
+      return products;
+    },
+    async apply(v) {
+      if (v.length !== size) throw new Error(`hessian of ${model.name}: a vector of length ${v.length}, expected ${size}`);
+      for (const slice of layout) {
+        const part = dtype === 'float64' ? new Float64Array(slice.size) : new Float32Array(slice.size);
+        for (let j = 0; j < slice.size; j++) part[j] = v[slice.offset + j]!;
+        feeds[directionInputName(slice.name)] = tensorOf(dtype, part, slice.shape);
+      }
+      const outputs = await session.run(feeds, fetches);
+      const product = new Float64Array(size);
+      for (const slice of layout) product.set(outputs[`hvp.${slice.name}`]!.data as Float64Array | Float32Array, slice.offset);
+      loss = Number((outputs.loss!.data as ArrayLike<number>)[0]);
+      products++;
+      return product;
+    },
+    release: () => session.release(),
+  };
+}
+
+export interface FullHessianOptions extends HessianOperatorOptions {
+  /** Refuse models with more parameters than this (default 5,000: a 200 MB matrix and 5,000 HVP runs). */
+  maxParameters?: number;
+  /**
+   * Largest accepted max|H_ij - H_ji| / max|H_ij| before symmetrizing
+   * (default 1e-10 in float64, 1e-4 in float32): more than round-off means
+   * the HVPs are wrong, and averaging would hide it.
+   */
+  symmetryTolerance?: number;
+}
+
+export interface FullHessian {
+  /** The symmetrized Hessian (H + H^T) / 2, P x P, in parameterLayout order. */
+  matrix: Matrix;
+  parameterCount: number;
+  /** Mean loss at the weights. */
+  loss: number;
+  /** max |H_ij - H_ji| of the raw columns, before symmetrizing. */
+  maxAsymmetry: number;
+  /** maxAsymmetry / max |H_ij|. */
+  relativeAsymmetry: number;
+  hvpRuns: number;
+  milliseconds: number;
+}
+
+export const DEFAULT_MAX_HESSIAN_PARAMETERS = 5000;
+
+/**
+ * The full Hessian of the mean loss at the given weights: column i is H e_i,
+ * one hvp.onnx run per basis vector (P runs, each about the cost of two
+ * backward passes).
+ */
+export async function fullHessian(
+  model: Model,
+  weights: ReadonlyMap<string, ArrayLike<number>>,
+  data: HessianData,
+  options: FullHessianOptions = {},
+): Promise<FullHessian> {
+  const limit = options.maxParameters ?? DEFAULT_MAX_HESSIAN_PARAMETERS;
+  const size = model.parameterCount;
+  if (size > limit) {
+    const megabytes = ((size * size * 8) / 2 ** 20).toFixed(0);
+    throw new Error(
+      `fullHessian: ${model.name} has ${size} parameters, above the limit of ${limit} (the matrix would be ${megabytes} MB and need ${size} HVP runs); ` +
+        `raise options.maxParameters, or use topHessianEigenvalue (power iteration with HVPs) for the sharpness`,
+    );
+  }
+  const dtype = options.dtype ?? 'float64';
+  const tolerance = options.symmetryTolerance ?? (dtype === 'float64' ? 1e-10 : 1e-4);
+  const started = performance.now();
+  const operator = await hessianOperator(model, weights, data, options);
+  const columns: Float64Array[] = [];
+  try {
+    const basis = new Float64Array(size);
+    for (let i = 0; i < size; i++) {
+      basis[i] = 1;
+      columns.push(await operator.apply(basis));
+      basis[i] = 0;
+    }
+  } finally {
+    await operator.release();
+  }
+
+  let maxAsymmetry = 0;
+  let maxAbs = 0;
+  for (let i = 0; i < size; i++) {
+    for (let j = 0; j < size; j++) {
+      maxAbs = Math.max(maxAbs, Math.abs(columns[j]![i]!));
+      if (j > i) maxAsymmetry = Math.max(maxAsymmetry, Math.abs(columns[j]![i]! - columns[i]![j]!));
+    }
+  }
+  const relativeAsymmetry = maxAbs > 0 ? maxAsymmetry / maxAbs : 0;
+  if (!(relativeAsymmetry <= tolerance)) {
+    throw new Error(
+      `fullHessian: the Hessian of ${model.name} is not symmetric to round-off (max |H_ij - H_ji| = ${maxAsymmetry.toExponential(3)}, ` +
+        `${relativeAsymmetry.toExponential(3)} of max |H_ij|, tolerance ${tolerance}); the Hessian-vector products are wrong`,
+    );
+  }
+  const matrix = new Matrix(size, size);
+  for (let i = 0; i < size; i++) {
+    for (let j = 0; j < size; j++) matrix.set(i, j, (columns[j]![i]! + columns[i]![j]!) / 2);
+  }
+  return {
+    matrix,
+    parameterCount: size,
+    loss: operator.loss,
+    maxAsymmetry,
+    relativeAsymmetry,
+    hvpRuns: size,
+    milliseconds: performance.now() - started,
+  };
+}
+
+/** Eigenvalues of a symmetric matrix (ml-matrix's symmetric decomposition), ascending. */
+export function hessianEigenvalues(matrix: Matrix | number[][]): Float64Array {
+  const m = matrix instanceof Matrix ? matrix : new Matrix(matrix);
+  if (!m.isSquare()) throw new Error(`hessianEigenvalues: the matrix is ${m.rows} x ${m.columns}, not square`);
+  const decomposition = new EigenvalueDecomposition(m, { assumeSymmetric: true });
+  return Float64Array.from(decomposition.realEigenvalues).sort();
+}
+
+/**
+ * The tolerance below which an eigenvalue counts as zero: max |lambda| * P *
+ * machine epsilon, numpy.linalg.matrix_rank's rule, for a float64 Hessian.
+ */
+export function eigenvalueTolerance(eigenvalues: ArrayLike<number>): number {
+  let largest = 0;
+  for (let i = 0; i < eigenvalues.length; i++) largest = Math.max(largest, Math.abs(eigenvalues[i]!));
+  return largest * eigenvalues.length * Number.EPSILON;
+}
+
+/**
+ * Minimal ratio, the homework's definition (1): the fraction of Hessian
+ * eigenvalues greater than zero. An eigenvalue counts as positive only when
+ * it is above `tolerance` (absolute; default eigenvalueTolerance), so the
+ * round-off-sized eigenvalues of the flat directions ReLU networks always
+ * have (dead units, rescalings) count as zero, not as positive.
+ */
+export function minimalRatio(eigenvalues: ArrayLike<number>, tolerance = eigenvalueTolerance(eigenvalues)): number {
+  if (eigenvalues.length === 0) throw new Error('minimalRatio: no eigenvalues');
+  let positive = 0;
+  for (let i = 0; i < eigenvalues.length; i++) if (eigenvalues[i]! > tolerance) positive++;
+  return positive / eigenvalues.length;
+}
+
+export interface PowerIterationOptions {
+  /** Most HVPs to spend (default 100). */
+  iterations?: number;
+  /** Stop when the estimate changes by less than this, relative (default 1e-6). */
+  tolerance?: number;
+  /** Seed of the random (normal) start vector (default 0). */
+  seed?: number;
+}
+
+export interface TopEigenvalue {
+  /** The eigenvalue of largest magnitude, with its sign (it can be negative). */
+  eigenvalue: number;
+  /** Its unit eigenvector estimate, in parameterLayout order. */
+  vector: Float64Array;
+  iterations: number;
+  converged: boolean;
+  /** |lambda_k - lambda_(k-1)| / |lambda_k| at the last iteration. */
+  relativeChange: number;
+  /** ||H v - lambda v|| / |lambda| for the returned pair. */
+  relativeResidual: number;
+}
+
+/**
+ * Power iteration with Hessian-vector products, as PyHessian: v <- H v / ||H v||
+ * from a seeded random start; the estimate is the Rayleigh quotient v^T H v,
+ * so it converges to the eigenvalue of largest MAGNITUDE with its sign. The
+ * error shrinks like (lambda_2 / lambda_1)^(2k); when the two largest
+ * magnitudes are close (or equal with opposite signs) it does not converge
+ * within the budget, and `converged` says so.
+ */
+export async function topHessianEigenvalue(operator: HessianOperator, options: PowerIterationOptions = {}): Promise<TopEigenvalue> {
+  const iterations = options.iterations ?? 100;
+  const tolerance = options.tolerance ?? 1e-6;
+  const random = new Random(options.seed ?? 0);
+  let v = normalize(Float64Array.from({ length: operator.size }, () => random.normal()));
+  let hv = await operator.apply(v);
+  let eigenvalue = dot(v, hv);
+  let relativeChange = Number.POSITIVE_INFINITY;
+  let iteration = 1;
+  while (iteration < iterations && !(relativeChange < tolerance)) {
+    const norm = Math.sqrt(dot(hv, hv));
+    if (norm === 0) break;
+    v = hv.map((value) => value / norm);
+    hv = await operator.apply(v);
+    const next = dot(v, hv);
+    relativeChange = Math.abs(next - eigenvalue) / Math.max(Math.abs(next), Number.MIN_VALUE);
+    eigenvalue = next;
+    iteration++;
+  }
+  const residual = Math.sqrt(hv.reduce((sum, value, i) => sum + (value - eigenvalue * v[i]!) ** 2, 0));
+  const zero = Math.sqrt(dot(hv, hv)) === 0;
+  return {
+    eigenvalue,
+    vector: v,
+    iterations: iteration,
+    converged: zero || relativeChange < tolerance,
+    relativeChange: zero ? 0 : relativeChange,
+    relativeResidual: zero ? 0 : residual / Math.abs(eigenvalue),
+  };
+}
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
+  return sum;
+}
+
+function normalize(v: Float64Array): Float64Array {
+  const norm = Math.sqrt(dot(v, v));
+  return v.map((value) => value / norm);
+}

@@ -1,0 +1,146 @@
+/**
+ * Programs that need derivatives of derivatives, or derivatives with respect
+ * to the input (the graph contract in the README): hvp, gradnorm_step,
+ * input_grad and jacobian. Each is built by calling grad() on values that
+ * grad() produced, so nothing here is a finite difference.
+ */
+import { grad } from '../autodiff/engine.ts';
+import type { Graph, Value } from '../ir/graph.ts';
+import { add, concat, expand, mul, reduceSum, shape, softmax, sqrt, unsqueeze } from '../ir/ops.ts';
+import type { Model } from '../nn/model.ts';
+import type { Optimizer } from '../optim/optimizer.ts';
+import { addTarget, lossOf, modelGraph, type FloatType } from './modelInputs.ts';
+import { addOptimizerInputs, addOptimizerOutputs, applyOptimizer, lossAndGradients, sumOfSquares } from './programs.ts';
+
+export function directionInputName(parameter: string): string {
+  return `v.${parameter}`;
+}
+
+/**
+ * Exact Hessian-vector product of the mean loss by double backward
+ * (Pearlmutter's trick): s = sum_p <grad_p L, v_p>, then H v = grad s.
+ */
+export function hvpGraph(model: Model, dtype: FloatType = 'float32'): Graph {
+  const { graph, x, parameters } = modelGraph(
+    model,
+    'hvp',
+    `${model.name}: mean loss, its gradient, and the Hessian-vector product H v (double backward, exact)`,
+    dtype,
+  );
+  const target = addTarget(graph, model, dtype);
+  const directions = [...parameters].map(([name, param]) =>
+    graph.addInput(directionInputName(name), dtype, param.shape, `direction v for ${name} (H v is taken along all v.<param> together)`),
+  );
+  const { loss, gradients } = lossAndGradients(model, graph, x, parameters, target);
+  const directional = graph.withScope('directional_derivative', () =>
+    gradients.map((g, i) => reduceSum(mul(g, directions[i]!))).reduce((sum, term) => add(sum, term)),
+  );
+  const products = grad(directional, [...parameters.values()], { scope: 'hvp' });
+
+  const names = [...parameters.keys()];
+  graph.addOutput('loss', loss, 'mean loss over the batch');
+  names.forEach((name, i) => graph.addOutput(`grad.${name}`, gradients[i]!, `d loss / d ${name}`));
+  names.forEach((name, i) => graph.addOutput(`hvp.${name}`, products[i]!, `(H v) restricted to ${name}, H the Hessian of the mean loss`));
+  return graph;
+}
+
+/**
+ * One optimizer step on the objective ||grad L||^2 (HW1 1-2, "what happens
+ * when the gradient is almost zero", option (a)). Its gradient is 2 H grad L,
+ * obtained by differentiating the squared norm of the backward pass. The
+ * squared norm, not the norm, is minimized: it is smooth at a zero gradient.
+ */
+export function gradNormStepGraph(model: Model, optimizer: Optimizer, dtype: FloatType = 'float32'): Graph {
+  const { graph, x, parameters } = modelGraph(
+    model,
+    'gradnorm_step',
+    `${model.name}: one ${optimizer.name} step (${JSON.stringify(optimizer.config)}) on the objective ||grad loss||^2`,
+    dtype,
+  );
+  const target = addTarget(graph, model, dtype);
+  const optimizerInputs = addOptimizerInputs(graph, optimizer, parameters, dtype);
+
+  const { loss, gradients } = lossAndGradients(model, graph, x, parameters, target);
+  const objective = graph.withScope('objective', () => sumOfSquares(gradients));
+  const gradNorm = graph.withScope('grad_norm', () => sqrt(objective));
+  const objectiveGradients = grad(objective, [...parameters.values()], { scope: 'objective_backward' });
+  const updated = applyOptimizer(graph, optimizer, parameters, objectiveGradients, optimizerInputs, dtype);
+
+  graph.addOutput('loss', loss, 'mean loss over the batch, before the update');
+  graph.addOutput('grad_norm', gradNorm, '2-norm of the loss gradient over all parameters, before the update');
+  graph.addOutput('objective', objective, 'the minimized objective ||grad loss||^2 (= grad_norm^2), before the update');
+  addOptimizerOutputs(graph, optimizer, [...parameters.keys()], updated);
+  return graph;
+}
+
+/**
+ * The gradient of the mean loss with respect to the input, and its Frobenius
+ * norm over the whole batch: the slides' cheap "sensitivity" (HW1 1-3). The
+ * loss is the mean over the batch (as in gradient.onnx), so each example's row
+ * of grad.x is 1/N of its own loss's input gradient; compare sensitivities
+ * measured with the same batch size.
+ */
+export function inputGradGraph(model: Model, dtype: FloatType = 'float32'): Graph {
+  const { graph, x, parameters } = modelGraph(
+    model,
+    'input_grad',
+    `${model.name}: mean loss, its gradient with respect to the input x, and that gradient's Frobenius norm (sensitivity)`,
+    dtype,
+  );
+  const target = addTarget(graph, model, dtype);
+  const y = graph.withScope('forward', () => model.forward(x, parameters));
+  const loss = lossOf(model, y, target, 'mean');
+  const [inputGradient] = grad(loss, [x], { scope: 'backward' });
+  const sensitivity = graph.withScope('sensitivity', () => sqrt(reduceSum(mul(inputGradient!, inputGradient!))));
+
+  graph.addOutput('loss', loss, 'mean loss over the batch');
+  graph.addOutput('grad.x', inputGradient!, 'd (mean loss) / d x, the shape of x');
+  graph.addOutput('sensitivity', sensitivity, 'Frobenius norm of grad.x over the whole batch (mean loss, so it depends on N)');
+  return graph;
+}
+
+/**
+ * The Jacobian of the class probabilities with respect to the input, the
+ * original definition of sensitivity (HW1 1-3). One backward pass per class c
+ * with a seed that is one-hot in column c gives d p[n, c] / d x[n, ...] for
+ * every n at once, because examples do not interact in these models (no batch
+ * normalization): d p[n, c] / d x[m, ...] = 0 for m != n. The per-class rows
+ * are stacked with Unsqueeze + Concat.
+ */
+export function jacobianGraph(model: Model, dtype: FloatType = 'float32'): Graph {
+  if (model.task !== 'classification') {
+    throw new Error(`jacobianGraph: ${model.name} is a ${model.task} model; the Jacobian of class probabilities needs a classifier`);
+  }
+  const classes = model.outputShape[0]!;
+  const { graph, x, parameters } = modelGraph(
+    model,
+    'jacobian',
+    `${model.name}: class probabilities and their Jacobian with respect to the input, d p[n, c] / d x[n, ...], with its Frobenius norms`,
+    dtype,
+  );
+  const logits = graph.withScope('forward', () => model.forward(x, parameters));
+  const probabilities = graph.withScope('probabilities', () => softmax(logits, 1, { name: 'Softmax' }));
+
+  const rows: Value[] = [];
+  for (let c = 0; c < classes; c++) {
+    const scope = `jacobian/class_${c}`;
+    const seed = graph.withScope(scope, () => {
+      const oneHot = graph.constant(dtype, [1, classes], Array.from({ length: classes }, (_, k) => (k === c ? 1 : 0)));
+      return expand(oneHot, shape(probabilities), probabilities.shape, { name: 'seed' });
+    });
+    const [row] = grad(probabilities, [x], { seed, scope });
+    rows.push(graph.withScope(scope, () => unsqueeze(row!, [1], { name: 'row' })));
+  }
+  const jacobian = graph.withScope('jacobian', () => concat(rows, 1, { name: 'stack' }));
+  const { perExample, total } = graph.withScope('jacobian_norm', () => {
+    const squares = mul(jacobian, jacobian);
+    const perExampleSquares = reduceSum(squares, [...Array(jacobian.rank).keys()].slice(1), false);
+    return { perExample: sqrt(perExampleSquares, { name: 'per_example' }), total: sqrt(reduceSum(perExampleSquares), { name: 'total' }) };
+  });
+
+  graph.addOutput('probabilities', probabilities, 'softmax of the logits, [N, classes]');
+  graph.addOutput('jacobian', jacobian, `d probabilities[n, c] / d x[n, ...], [N, ${classes}, ${model.inputShape.join(', ')}]`);
+  graph.addOutput('jacobian_norm', total, 'Frobenius norm of the jacobian over the whole batch');
+  graph.addOutput('jacobian_norm_per_example', perExample, 'Frobenius norm of each example\'s [classes, ...input] Jacobian, [N]');
+  return graph;
+}
