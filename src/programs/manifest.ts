@@ -26,7 +26,7 @@ export interface Manifest {
   output: { name: 'y'; shape: Shape };
   parameters: Array<{ name: string; shape: number[] }>;
   parameterCount: number;
-  optimizer: { name: string; config: Record<string, number | boolean>; stateSlots: string[] };
+  optimizer: { name: string; config: Record<string, number | boolean>; stateSlots: string[]; initialState: Record<string, number> };
   opset: number;
   irVersion: number;
   graphs: Record<string, GraphEntry>;
@@ -45,7 +45,13 @@ export function manifestFor(model: Model, dtype: FloatType, optimizer: Optimizer
     output: { name: 'y', shape: ['N', ...model.outputShape] },
     parameters: model.parameters.map((p) => ({ name: p.name, shape: [...p.shape] })),
     parameterCount: model.parameterCount,
-    optimizer: { name: optimizer.name, config: { ...optimizer.config }, stateSlots: [...optimizer.stateSlots] },
+    optimizer: {
+      name: optimizer.name,
+      config: { ...optimizer.config },
+      stateSlots: [...optimizer.stateSlots],
+      // Every slot starts at this value (0 unless listed), e.g. Adagrad's initial_accumulator_value.
+      initialState: Object.fromEntries(optimizer.stateSlots.map((slot) => [slot, optimizer.initialState?.[slot] ?? 0])),
+    },
     opset: OPSET_VERSION,
     irVersion: IR_VERSION,
     graphs: Object.fromEntries(

@@ -1,6 +1,18 @@
+import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { grad } from '../../src/autodiff/engine.ts';
+import { Graph, type Value } from '../../src/ir/graph.ts';
+import { avgPool2d, conv2d, dense, dropout as dropoutLayer, flatten, relu, tanh } from '../../src/nn/layers.ts';
+import { resolveModel, sequential } from '../../src/nn/model.ts';
+import { readModel } from '../../src/onnx/reader.ts';
+import { serializeGraph } from '../../src/onnx/writer.ts';
+import { adam } from '../../src/optim/adam.ts';
+import { lossOf } from '../../src/programs/modelInputs.ts';
+import { evalGraph, forwardGraph, trainStepGraph } from '../../src/programs/programs.ts';
+import { createSession } from '../../src/runtime/session.ts';
 import * as op from '../../src/ir/ops.ts';
-import { averagePool, conv, convTranspose, maxPool } from '../../src/ir/spatialOps.ts';
+import { averagePool, conv, convTranspose, dropout, maxPool } from '../../src/ir/spatialOps.ts';
 import { Random } from '../../src/util/random.ts';
 import { checkGradients } from '../support/gradcheck.ts';
 
@@ -39,4 +51,81 @@ describe('spatial gradient rules (float32, finite differences)', () => {
       await checkGradients((a) => op.tanh(averagePool(op.mul(a, a), { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] })), [{ shape: [1, 2, 7, 7] }], { ...f32, order });
     });
   }
+});
+
+describe('MaxPool (float64 kernels exist: checked to 1e-6)', () => {
+  for (const order of [1, 2] as const) {
+    it(`2x2 stride 2 and 3x3 stride 2 padding 1, order ${order}`, async () => {
+      await checkGradients((a) => op.mul(maxPool(op.mul(a, a), { kernel: [2, 2] }).y, a.graph.constant('float64', [], [1.5])), [{ shape: [2, 3, 6, 6] }], { order });
+      await checkGradients((a) => op.tanh(maxPool(op.mul(a, op.exp(a)), { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }).y), [{ shape: [1, 2, 7, 7] }], { order });
+    });
+  }
+});
+
+// Average pooling keeps the function smooth for float32 finite differences; a
+// max-pooling CNN's derivatives are checked in float64 above and against PyTorch.
+describe('a small CNN, loss included: gradient and Hessian-vector product (float32)', () => {
+  const model = resolveModel(
+    sequential('tiny-cnn', { description: 'test', task: 'classification', inputShape: [1, 8, 8], dataset: 'mnist' }, [
+      conv2d(3, 3, { padding: 1 }),
+      tanh(),
+      avgPool2d(2),
+      conv2d(4, 3),
+      tanh(),
+      avgPool2d(2),
+      flatten(),
+      dense(3),
+    ]),
+  );
+  const random = new Random(3);
+  const xData = Array.from({ length: 4 * 64 }, () => random.uniform(0, 1));
+  const labels = [0, 2, 1, 2];
+  const loss = (...parameters: Value[]) => {
+    const graph = parameters[0]!.graph;
+    const values = new Map(model.parameters.map((p, i) => [p.name, parameters[i]!]));
+    const y = model.forward(graph.constant('float32', [4, 1, 8, 8], xData), values);
+    return lossOf(model, y, graph.constant('int64', [4], labels), 'mean');
+  };
+  for (const order of [1, 2] as const) {
+    it(`order ${order}`, async () => {
+      await checkGradients(loss, model.parameters.map((p) => ({ shape: [...p.shape], sample: small })), { ...f32, order, step: 3e-3 });
+    });
+  }
+});
+
+describe('Dropout', () => {
+  it('in training zeroes about p of the elements, scales the rest by 1/(1-p), and its gradient uses the same mask', async () => {
+    const graph = new Graph('dropout');
+    const x = graph.addInput('x', 'float64', [200, 50]);
+    const { y } = dropout(x, 0.3, 42);
+    const weights = graph.addInput('w', 'float64', [200, 50]);
+    const [dx] = grad(op.reduceSum(op.mul(y, weights)), [x]);
+    graph.addOutput('y', y);
+    graph.addOutput('dx', dx!);
+    const session = await createSession(serializeGraph(graph), { threads: 1 });
+    const ones = new Float64Array(10000).fill(1);
+    const w = Float64Array.from({ length: 10000 }, (_, i) => (i % 7) - 3);
+    const result = await session.run({ x: new ort.Tensor('float64', ones, [200, 50]), w: new ort.Tensor('float64', w, [200, 50]) });
+    const out = result.y!.data as Float64Array;
+    const gradient = result.dx!.data as Float64Array;
+    const scale = 1 / (1 - Math.fround(0.3)); // onnxruntime reads the ratio as float32
+    let kept = 0;
+    for (let i = 0; i < out.length; i++) {
+      if (out[i] !== 0) {
+        kept++;
+        assert.ok(Math.abs(out[i]! - scale) < 1e-15);
+        assert.ok(Math.abs(gradient[i]! - w[i]! * scale) < 1e-14);
+      } else assert.ok(gradient[i] === 0, 'no gradient through a dropped element');
+    }
+    assert.ok(Math.abs(kept / out.length - 0.7) < 0.03, `kept fraction ${kept / out.length}`);
+  });
+
+  it('is the identity in eval mode and active only in train_step', () => {
+    const model = resolveModel(
+      sequential('with-dropout', { description: 'test', task: 'classification', inputShape: [4], dataset: 'mnist' }, [dense(8), relu(), dropoutLayer(0.5), dense(2)]),
+    );
+    assert.ok(!readModel(serializeGraph(forwardGraph(model))).opTypes.includes('Dropout'));
+    assert.ok(!readModel(serializeGraph(evalGraph(model))).opTypes.includes('Dropout'));
+    assert.ok(readModel(serializeGraph(trainStepGraph(model, adam()))).opTypes.includes('Dropout'));
+  });
 });

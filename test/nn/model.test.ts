@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { initializeParameters } from '../../src/nn/init.ts';
-import { dense, flatten, relu } from '../../src/nn/layers.ts';
+import { conv2d, dense, dropout, flatten, maxPool2d, relu } from '../../src/nn/layers.ts';
 import type { LayerDeclaration } from '../../src/nn/layer.ts';
 import { resolveModel, sequential, type Task } from '../../src/nn/model.ts';
 import { findModel, modelNames } from '../../src/nn/registry.ts';
@@ -135,6 +135,27 @@ describe('model declaration errors name the layer', () => {
       /at least 2 classes/,
     );
     assert.doesNotThrow(() => declare('regression', [1], [dense(4), relu(), dense(1)]));
+  });
+
+  it('convolution and pooling shapes that do not fit', () => {
+    expectDeclarationError(() => declare('classification', [784], [conv2d(8, 3), flatten(), dense(10)]), 'layer 1 "conv1" (Conv2d)', /image input/);
+    expectDeclarationError(
+      () => declare('classification', [1, 28, 28], [conv2d(8, 5), maxPool2d(2), conv2d(8, 13), flatten(), dense(10)]),
+      'layer 3 "conv2" (Conv2d)',
+      /kernel of 13 .* does not fit a side of 12/,
+    );
+    expectDeclarationError(() => declare('classification', [1, 4, 4], [maxPool2d(5), flatten(), dense(10)]), 'layer 1 "pool1" (MaxPool2d)', /does not fit/);
+    expectDeclarationError(() => declare('classification', [1, 8, 8], [dropout(1), flatten(), dense(10)]), 'layer 1 "dropout1" (Dropout)', /p must be in/);
+  });
+
+  it('a CNN has PyTorch\'s names, layouts and parameter count', () => {
+    const model = findModel('mnist-cnn');
+    assert.deepEqual(
+      model.parameters.map((p) => [p.name, p.shape]),
+      [['conv1.weight', [16, 1, 5, 5]], ['conv1.bias', [16]], ['conv2.weight', [32, 16, 5, 5]], ['conv2.bias', [32]], ['fc1.weight', [10, 512]], ['fc1.bias', [10]]],
+    );
+    assert.equal(model.parameterCount, 416 + 12832 + 5130);
+    assert.equal(model.parameters[0]!.init.bound, 1 / 5, 'uniform in +-1/sqrt(in * kH * kW)');
   });
 
   it('findModel of an unknown name is a UserError listing the known models', () => {

@@ -43,6 +43,7 @@ describe('emitted graphs', () => {
       const manifest = JSON.parse(readFileSync(join(outDir, model.name, 'manifest.json'), 'utf8')) as Manifest;
       assert.equal(manifest.parameterCount, model.parameterCount);
       assert.equal(manifest.opset, 17);
+      assert.deepEqual(manifest.optimizer.initialState, { exp_avg: 0, exp_avg_sq: 0 });
       for (const [key, entry] of Object.entries(manifest.graphs)) {
         const summary = readModel(readFileSync(join(outDir, model.name, entry.file)));
         assert.equal(summary.opset, 17, key);

@@ -8,5 +8,8 @@ export const dropoutGradient: GradientRule = ({ node, inputs: [, ratioInput], ou
   const ratio = ratioInput ? constantNumbers(ratioInput)?.[0] : 0.5;
   if (ratio === undefined) throw new Error(`${node.name}: Dropout's gradient needs a constant ratio`);
   if (!mask) throw new Error(`${node.name}: Dropout's gradient needs its mask output`);
-  return [mul(dy!, mul(cast(mask, dy!.dtype), scalarLike(dy!, 1 / (1 - ratio))), { name: 'dX' })];
+  // onnxruntime scales by 1 / (1 - ratio) with the ratio read as float32, also in
+  // float64 graphs; using the same number keeps forward and backward consistent.
+  const scale = 1 / (1 - Math.fround(ratio));
+  return [mul(dy!, mul(cast(mask, dy!.dtype), scalarLike(dy!, scale)), { name: 'dX' })];
 };
