@@ -4,6 +4,7 @@ import { UserError } from '../util/errors.ts';
 import { buildCommand } from './commands/build.ts';
 import { dataCommand, doctorCommand, setupCommand } from './commands/system.ts';
 import { trainCommand } from './commands/train.ts';
+import { reportCommand, runCommand } from './commands/experiments.ts';
 import { reportFailure } from './errors.ts';
 
 export async function main(argv: string[]): Promise<void> {
@@ -12,6 +13,8 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command> [options]\n\nA deep-learning homework as portable ONNX training graphs.')
     .command(buildCommand as never)
     .command(trainCommand as never)
+    .command(runCommand as never)
+    .command(reportCommand as never)
     .command(doctorCommand as never)
     .command(setupCommand as never)
     .command(dataCommand as never)

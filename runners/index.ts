@@ -1,0 +1,6 @@
+/** Every experiment `hw1-onnx run` knows, in report order. */
+import type { Experiment } from '../src/experiments/experiment.ts';
+import { functionExperiment } from './1-1-function.ts';
+import { tasksExperiment } from './1-1-tasks.ts';
+
+export const experiments: readonly Experiment[] = [functionExperiment, tasksExperiment];

@@ -1,0 +1,96 @@
+import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import type { Argv } from 'yargs';
+import { experiments } from '../../../runners/index.ts';
+import { parseShard, selectExperiments } from '../../experiments/selection.ts';
+import { runSuite } from '../../experiments/suite.ts';
+import { PROFILES, type Profile } from '../../experiments/types.ts';
+import { writeReport } from '../../report/report.ts';
+import { terminalProgress } from '../../runtime/progress.ts';
+import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../runtime/providers.ts';
+import { UserError } from '../../util/errors.ts';
+
+const registry = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '../../../runners/index.ts')).href;
+
+function checkProfile(value: unknown): Profile {
+  if (!(PROFILES as readonly string[]).includes(String(value))) {
+    throw new UserError(`unknown profile "${value}" (choose one of: ${PROFILES.join(', ')})`);
+  }
+  return value as Profile;
+}
+
+function checkWholeNumber(name: string, value: unknown, minimum: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum) throw new UserError(`--${name} must be a whole number of at least ${minimum}, got ${value}`);
+  return value;
+}
+
+export const runCommand = {
+  command: 'run [experiments..]',
+  describe: 'run experiments of HW1 (an id, a section such as 1-1, or all) and draw their charts into out/',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('experiments', { type: 'string', array: true, describe: 'experiment ids, sections or "all"' })
+      .option('list', { type: 'boolean', default: false, describe: 'list the experiments and their run counts' })
+      .option('profile', { type: 'string', default: 'quick', describe: 'quick (minutes on a laptop) or full (the homework\'s scale)' })
+      .option('ep', { type: 'string', default: 'cpu', describe: `execution provider: ${EXECUTION_PROVIDERS.join(', ')}` })
+      .option('seed', { type: 'number', default: 1, describe: 'seeds initial weights and batch order of every run' })
+      .option('jobs', { type: 'number', default: 1, describe: 'independent runs executed in parallel worker threads' })
+      .option('force', { type: 'boolean', default: false, describe: 'run again even where a finished result exists' })
+      .option('shard', { type: 'string', describe: 'K/N: run only the K-th of N slices of the runs (cluster job arrays)' })
+      .option('out', { type: 'string', default: 'out', describe: 'output folder' })
+      .example('$0 run all --profile quick', 'every experiment, small scale, then: hw1-onnx report')
+      .example('$0 run 1-1 --profile full --jobs 2', 'section 1-1 at full scale, two runs at a time'),
+  handler: async (args: Record<string, unknown>) => {
+    if (args.list) {
+      for (const experiment of experiments) {
+        const quick = experiment.plan('quick', 1).runs.length;
+        const full = experiment.plan('full', 1).runs.length;
+        console.log(`${experiment.id.padEnd(16)} section ${experiment.section}  ${experiment.title} (${quick} runs quick, ${full} full)`);
+      }
+      return;
+    }
+    const profile = checkProfile(args.profile);
+    const ep = String(args.ep);
+    if (!(EXECUTION_PROVIDERS as readonly string[]).includes(ep)) throw new UserError(`unknown execution provider "${ep}" (choose one of: ${EXECUTION_PROVIDERS.join(', ')})`);
+    const selected = selectExperiments((args.experiments as string[] | undefined) ?? [], experiments);
+    const summary = await runSuite(
+      selected,
+      {
+        profile,
+        seed: checkWholeNumber('seed', args.seed, 0),
+        ep: ep as ExecutionProviderName,
+        jobs: checkWholeNumber('jobs', args.jobs, 1),
+        force: Boolean(args.force),
+        shard: args.shard === undefined ? undefined : parseShard(String(args.shard)),
+        outDir: String(args.out),
+        registry,
+      },
+      terminalProgress(),
+    );
+    console.log(
+      `done in ${summary.seconds.toFixed(1)} s: ${summary.executed} run(s) executed, ${summary.skipped} skipped as finished${summary.diverged.length ? `, diverged: ${summary.diverged.join(', ')}` : ''}; write the report with: hw1-onnx report`,
+    );
+  },
+};
+
+export const reportCommand = {
+  command: 'report',
+  describe: 'write out/report.md and a self-contained out/report.html from the results in out/',
+  builder: (yargs: Argv) =>
+    yargs
+      .option('profile', { type: 'string', describe: 'report this profile (default: each experiment\'s newest results)' })
+      .option('seed', { type: 'number', describe: 'report this seed (default: that of the newest results)' })
+      .option('out', { type: 'string', default: 'out', describe: 'folder with the results' }),
+  handler: async (args: Record<string, unknown>) => {
+    const summary = await writeReport(experiments, {
+      outDir: String(args.out),
+      profile: args.profile === undefined ? undefined : checkProfile(args.profile),
+      seed: args.seed === undefined ? undefined : checkWholeNumber('seed', args.seed, 0),
+    });
+    for (const section of summary.sections) {
+      console.log(`${section.experiment.padEnd(16)} ${section.runs}/${section.planned} runs${section.profile ? ` (${section.profile})` : ' (not run yet)'}`);
+    }
+    console.log(`wrote ${summary.markdownPath} and ${summary.htmlPath}`);
+  },
+};

@@ -1,0 +1,126 @@
+/**
+ * Executes one planned run: the model's train_step graph over the epochs,
+ * test evaluations, and (for function fits) the trained model's predictions.
+ */
+import * as ort from 'onnxruntime-node';
+import { dataForModel } from '../data/forModel.ts';
+import { initializeParameters } from '../nn/init.ts';
+import { resolveModel, type Model } from '../nn/model.ts';
+import type { ParameterValues } from '../nn/init.ts';
+import { serializeGraph } from '../onnx/writer.ts';
+import { optimizerByName } from '../optim/index.ts';
+import { forwardGraph } from '../programs/programs.ts';
+import type { ExecutionProviderName } from '../runtime/providers.ts';
+import { createSession } from '../runtime/session.ts';
+import { Trainer } from '../runtime/trainer.ts';
+import { DivergenceError } from '../util/errors.ts';
+import { Random } from '../util/random.ts';
+import { TARGET_FUNCTIONS } from '../data/functions.ts';
+import { specHash } from './specHash.ts';
+import type { EpochRecord, Profile, RunResult, RunSpec } from './types.ts';
+
+export interface ExecuteOptions {
+  experiment: string;
+  profile: Profile;
+  ep: ExecutionProviderName;
+  threads?: number;
+  /** Called after every epoch (progress bars). */
+  onEpoch?: (epoch: number, total: number) => void;
+}
+
+export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promise<RunResult> {
+  const started = performance.now();
+  const model = resolveModel(spec.model);
+  const data = dataForModel(model, spec.data);
+  const optimizer = optimizerByName(spec.training.optimizer, spec.training.optimizerOptions);
+  const batchSize = spec.training.batchSize === 'full-batch' ? data.train.count : spec.training.batchSize;
+  const trainer = await Trainer.create(model, optimizer, initializeParameters(model, spec.seed), { ep: options.ep, threads: options.threads });
+  const random = new Random(spec.seed);
+  const epochs: EpochRecord[] = [];
+  let status: RunResult['status'] = 'completed';
+  let message: string | undefined;
+  try {
+    for (let epoch = 1; epoch <= spec.training.epochs; epoch++) {
+      const epochStart = performance.now();
+      const lr = learningRate(spec, epoch);
+      const train = await trainer.trainEpoch(data.train, { batchSize, lr, random });
+      const record: EpochRecord = { epoch, trainLoss: train.loss, trainAccuracy: train.accuracy, seconds: 0 };
+      if (epoch % spec.training.evalEvery === 0 || epoch === spec.training.epochs) {
+        const test = await trainer.evaluate(data.test);
+        record.testLoss = test.loss;
+        record.testAccuracy = test.accuracy;
+      }
+      record.seconds = (performance.now() - epochStart) / 1000;
+      epochs.push(record);
+      options.onEpoch?.(epoch, spec.training.epochs);
+    }
+  } catch (error) {
+    if (!(error instanceof DivergenceError)) throw error;
+    status = 'diverged';
+    message = error.message;
+  }
+  const weights = trainer.parameters();
+  const finalTest = await trainer.evaluate(data.test);
+  await trainer.release();
+  const last = epochs.at(-1);
+  const result: RunResult = {
+    format: 'hw1-onnx/run@1',
+    experiment: options.experiment,
+    key: spec.key,
+    label: spec.label,
+    group: spec.group,
+    profile: options.profile,
+    seed: spec.seed,
+    specHash: specHash(spec),
+    model: {
+      name: model.name,
+      description: model.description,
+      task: model.task,
+      parameterCount: model.parameterCount,
+      layers: model.layers.map((layer) => ({
+        name: layer.name,
+        type: layer.type,
+        outputShape: [...layer.outputShape],
+        parameters: layer.parameters.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0),
+      })),
+    },
+    data: { source: data.source, train: data.train.count, test: data.test.count },
+    training: { ...spec.training, resolvedBatchSize: batchSize, optimizerConfig: { ...optimizer.config } },
+    epochs,
+    final: {
+      trainLoss: last?.trainLoss ?? Number.NaN,
+      trainAccuracy: last?.trainAccuracy,
+      testLoss: finalTest.loss,
+      testAccuracy: finalTest.accuracy,
+    },
+    seconds: 0,
+    status,
+    message,
+    software: { node: process.version, onnxruntime: ort.env.versions.common, hw1onnx: '0.1.0' },
+    finishedAt: new Date().toISOString(),
+  };
+  if (spec.predictionPoints) result.predictions = await predictFunction(model, weights, spec.predictionPoints, options);
+  result.seconds = (performance.now() - started) / 1000;
+  return result;
+}
+
+/** The step schedule: lr times factor^(number of drop epochs already passed). */
+export function learningRate(spec: RunSpec, epoch: number): number {
+  const drops = spec.training.lrDrops;
+  if (!drops) return spec.training.lr;
+  const passed = drops.epochs.filter((dropEpoch) => epoch > dropEpoch).length;
+  return spec.training.lr * drops.factor ** passed;
+}
+
+/** The trained model on an even grid of (0, 1], beside the target function. */
+async function predictFunction(model: Model, weights: ParameterValues, points: number, options: ExecuteOptions) {
+  const name = model.dataset.replace(/^function:/, '');
+  const target = TARGET_FUNCTIONS[name]!;
+  const x = Float32Array.from({ length: points }, (_, i) => (i + 1) / points);
+  const session = await createSession(serializeGraph(forwardGraph(model)), { ep: options.ep, threads: options.threads });
+  const feeds: Record<string, ort.Tensor> = { x: new ort.Tensor('float32', x, [points, 1]) };
+  for (const parameter of model.parameters) feeds[parameter.name] = new ort.Tensor('float32', weights.get(parameter.name) as Float32Array, [...parameter.shape]);
+  const y = (await session.run(feeds)).y!.data as Float32Array;
+  await session.release();
+  return { x: Array.from(x), y: Array.from(y), target: Array.from(x, (v) => target.f(v)) };
+}

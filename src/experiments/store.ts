@@ -1,0 +1,74 @@
+/**
+ * Where an experiment's results live: out/<experiment>/runs/<key>.json (one
+ * file per run, written atomically as each run finishes, so an interrupted
+ * suite or one shard of a cluster job loses nothing that finished) and
+ * out/<experiment>/results.json (every run merged).
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../util/atomicWrite.ts';
+import type { Experiment } from './experiment.ts';
+import type { ExperimentPlan, ExperimentResults, Profile, RunResult, RunSpec } from './types.ts';
+import { specHash } from './specHash.ts';
+
+export function experimentDir(outDir: string, experimentId: string): string {
+  return join(outDir, experimentId);
+}
+
+export function runPath(outDir: string, experimentId: string, key: string): string {
+  return join(experimentDir(outDir, experimentId), 'runs', `${key}.json`);
+}
+
+export function writeRun(outDir: string, result: RunResult): void {
+  writeJsonAtomic(runPath(outDir, result.experiment, result.key), result);
+}
+
+/** A finished run of exactly this spec, or undefined (missing, unreadable or made from another spec). */
+export function finishedRun(outDir: string, experimentId: string, spec: RunSpec): RunResult | undefined {
+  const path = runPath(outDir, experimentId, spec.key);
+  if (!existsSync(path)) return undefined;
+  try {
+    const result = JSON.parse(readFileSync(path, 'utf8')) as RunResult;
+    return result.format === 'hw1-onnx/run@1' && result.specHash === specHash(spec) ? result : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every finished run of the plan found on disk (whichever process or shard wrote it), in plan order. */
+export function collectResults(outDir: string, experiment: Experiment, plan: ExperimentPlan, profile: Profile, seed: number): ExperimentResults {
+  const runs = plan.runs.map((spec) => finishedRun(outDir, experiment.id, spec)).filter((r): r is RunResult => r !== undefined);
+  return {
+    format: 'hw1-onnx/experiment@1',
+    experiment: experiment.id,
+    title: experiment.title,
+    section: experiment.section,
+    profile,
+    seed,
+    settings: plan.settings,
+    planned: plan.runs.length,
+    runs,
+    complete: runs.length === plan.runs.length,
+  };
+}
+
+export function writeResults(outDir: string, results: ExperimentResults): string {
+  const path = join(experimentDir(outDir, results.experiment), 'results.json');
+  writeJsonAtomic(path, results);
+  return path;
+}
+
+/** Profiles and seeds that have result files for an experiment (for `report` without flags). */
+export function recordedRuns(outDir: string, experimentId: string): RunResult[] {
+  const dir = join(experimentDir(outDir, experimentId), 'runs');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.json'))
+    .flatMap((file) => {
+      try {
+        return [JSON.parse(readFileSync(join(dir, file), 'utf8')) as RunResult];
+      } catch {
+        return [];
+      }
+    });
+}

@@ -1,0 +1,99 @@
+/**
+ * The experiment framework's data types, defined once: what an experiment
+ * plans (RunSpec), what one run records (RunResult), and what a finished or
+ * partly finished experiment holds (ExperimentResults).
+ */
+import type { ModelDeclaration } from '../nn/model.ts';
+
+export const PROFILES = ['quick', 'full'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+export interface TrainingSettings {
+  epochs: number;
+  /** Examples per step; the whole training set when 'full-batch'. */
+  batchSize: number | 'full-batch';
+  optimizer: string;
+  optimizerOptions?: Record<string, number | boolean>;
+  lr: number;
+  /** Multiply the learning rate by `factor` at each of these epochs (a step schedule). */
+  lrDrops?: { epochs: number[]; factor: number };
+  /** Evaluate the test set after every `evalEvery` epochs (and after the last). */
+  evalEvery: number;
+}
+
+/** One independent training run of an experiment. */
+export interface RunSpec {
+  /** Unique in its experiment and usable as a file name: "sinc-deep". */
+  key: string;
+  /** Short label for charts and tables: "deep (1-10-18-15-4-1)". */
+  label: string;
+  /** Groups runs drawn in one chart (the function, the data set). */
+  group: string;
+  model: ModelDeclaration;
+  data: { limitTrain?: number; limitTest?: number };
+  training: TrainingSettings;
+  seed: number;
+  /** Record the trained model's predictions on this many evenly spaced points of (0, 1] (function fits). */
+  predictionPoints?: number;
+}
+
+export interface ExperimentPlan {
+  runs: RunSpec[];
+  /** Settings worth stating in the report, as label -> text. */
+  settings: Record<string, string>;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy?: number;
+  testLoss?: number;
+  testAccuracy?: number;
+  seconds: number;
+}
+
+export interface LayerRecord {
+  name: string;
+  type: string;
+  outputShape: number[];
+  parameters: number;
+}
+
+/** out/<experiment>/runs/<key>.json */
+export interface RunResult {
+  format: 'hw1-onnx/run@1';
+  experiment: string;
+  key: string;
+  label: string;
+  group: string;
+  profile: Profile;
+  seed: number;
+  /** Hash of the run's specification: a changed plan is never mistaken for a finished run. */
+  specHash: string;
+  model: { name: string; description: string; task: string; parameterCount: number; layers: LayerRecord[] };
+  data: { source: string; train: number; test: number };
+  training: TrainingSettings & { resolvedBatchSize: number; optimizerConfig: Record<string, number | boolean> };
+  epochs: EpochRecord[];
+  final: { trainLoss: number; trainAccuracy?: number; testLoss: number; testAccuracy?: number };
+  predictions?: { x: number[]; y: number[]; target: number[] };
+  seconds: number;
+  /** A diverged run (NaN or Inf loss) stops early and says so; its epochs are the finite ones. */
+  status: 'completed' | 'diverged';
+  message?: string;
+  software: { node: string; onnxruntime: string; hw1onnx: string };
+  finishedAt: string;
+}
+
+/** out/<experiment>/results.json: the plan's settings and every finished run. */
+export interface ExperimentResults {
+  format: 'hw1-onnx/experiment@1';
+  experiment: string;
+  title: string;
+  section: string;
+  profile: Profile;
+  seed: number;
+  settings: Record<string, string>;
+  planned: number;
+  runs: RunResult[];
+  complete: boolean;
+}

@@ -1,0 +1,69 @@
+/**
+ * `hw1-onnx report`: out/report.md and the self-contained out/report.html,
+ * one section per experiment, built from the run files on disk (whichever
+ * process or cluster shard wrote them), so the report always shows what was
+ * actually computed.
+ */
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { Experiment } from '../experiments/experiment.ts';
+import { renderExperiment } from '../experiments/render.ts';
+import { recordedRuns } from '../experiments/store.ts';
+import type { Profile } from '../experiments/types.ts';
+import { writeFileAtomic } from '../util/atomicWrite.ts';
+import { reportHtml } from './html.ts';
+
+export interface ReportOptions {
+  outDir: string;
+  /** Which profile's results to report; default: per experiment, the profile of its newest run file. */
+  profile?: Profile;
+  seed?: number;
+}
+
+export interface ReportSummary {
+  markdownPath: string;
+  htmlPath: string;
+  sections: Array<{ experiment: string; runs: number; planned: number; profile?: Profile }>;
+}
+
+export async function writeReport(experiments: readonly Experiment[], options: ReportOptions): Promise<ReportSummary> {
+  const title = 'HW1 reproduced with hw1-onnx';
+  const lines = [
+    `# ${title}`,
+    '',
+    `Generated ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by hw1-onnx 0.1.0 (onnxruntime-node ${ort.env.versions.common}, Node ${process.version}, ${cpus().length} CPU cores: ${cpus()[0]?.model ?? 'unknown'}). Every number below was computed by the runs this report was made from.`,
+    '',
+  ];
+  const sections: ReportSummary['sections'] = [];
+  let currentSection = '';
+  for (const experiment of experiments) {
+    if (experiment.section !== currentSection) {
+      currentSection = experiment.section;
+      lines.push(`## ${experiment.section}`, '');
+    }
+    lines.push(`### ${experiment.title} (\`${experiment.id}\`)`, '');
+    const newest = recordedRuns(options.outDir, experiment.id).sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))[0];
+    const profile = options.profile ?? newest?.profile;
+    const seed = options.seed ?? newest?.seed ?? 1;
+    if (!profile) {
+      lines.push(`Not run yet: \`hw1-onnx run ${experiment.id}\`.`, '');
+      sections.push({ experiment: experiment.id, runs: 0, planned: experiment.plan('quick', seed).runs.length });
+      continue;
+    }
+    const { results, charts } = await renderExperiment(experiment, options.outDir, profile, seed);
+    sections.push({ experiment: experiment.id, runs: results.runs.length, planned: results.planned, profile });
+    if (results.runs.length === 0) {
+      lines.push(`No finished runs for profile ${profile}, seed ${seed}: \`hw1-onnx run ${experiment.id} --profile ${profile} --seed ${seed}\`.`, '');
+      continue;
+    }
+    lines.push(`Profile **${profile}**, seed ${seed}: ${results.runs.length} of ${results.planned} runs finished.${results.complete ? '' : ' The rest are missing (still running, or on other shards): the figures below show only the finished runs.'}`, '');
+    lines.push(experiment.report(results, charts), '');
+  }
+  const markdown = lines.join('\n');
+  const markdownPath = join(options.outDir, 'report.md');
+  const htmlPath = join(options.outDir, 'report.html');
+  writeFileAtomic(markdownPath, markdown);
+  writeFileAtomic(htmlPath, reportHtml(markdown, options.outDir, title));
+  return { markdownPath, htmlPath, sections };
+}
