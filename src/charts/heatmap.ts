@@ -368,14 +368,22 @@ export async function renderHeatmap(spec: HeatmapSpec): Promise<Uint8Array> {
   const { plot, colorBar } = layout;
   const canvas = createCanvas(layout.width, layout.height);
   const ctx = canvas.getContext('2d');
-  const ink = '#333333';
+  // chart.js's colors, so that heatmaps sit well beside the line and scatter charts.
+  const ink = '#666666';
+  const frame = '#333333';
 
   // The color scale works in log10 z with logZ; `field` is z in that scale.
   const transform = spec.logZ ? (v: number) => (Number.isFinite(v) && v > 0 ? Math.log10(v) : Number.NaN) : (v: number) => v;
   const field = spec.z.map((row) => row.map(transform));
-  const finite = field.flat().filter(Number.isFinite);
-  let lo = Math.min(...finite);
-  let hi = Math.max(...finite);
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const row of field) {
+    for (const v of row) {
+      if (!Number.isFinite(v)) continue;
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+  }
   if (hi === lo) [lo, hi] = [lo - 1, hi + 1]; // a flat field shows the middle color
   const toT = (v: number): number => (v - lo) / (hi - lo);
   const levels = spec.contours ?? defaultContourLevels(spec.logZ ? 10 ** lo : lo, spec.logZ ? 10 ** hi : hi, spec.logZ);
@@ -383,7 +391,7 @@ export async function renderHeatmap(spec: HeatmapSpec): Promise<Uint8Array> {
   ctx.fillStyle = '#ffffff';
   ctx.fillRect(0, 0, layout.width, layout.height);
 
-  ctx.fillStyle = '#000000';
+  ctx.fillStyle = ink;
   ctx.font = fontOf(16, 'bold');
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
@@ -410,7 +418,7 @@ export async function renderHeatmap(spec: HeatmapSpec): Promise<Uint8Array> {
   ctx.stroke();
   ctx.restore();
 
-  ctx.strokeStyle = ink;
+  ctx.strokeStyle = frame;
   ctx.lineWidth = 1;
   ctx.strokeRect(plot.left - 0.5, plot.top - 0.5, plot.width + 1, plot.height + 1);
 
@@ -461,7 +469,7 @@ export async function renderHeatmap(spec: HeatmapSpec): Promise<Uint8Array> {
     ctx.lineTo(colorBar.left + colorBar.width, py);
   }
   ctx.stroke();
-  ctx.strokeStyle = ink;
+  ctx.strokeStyle = frame;
   ctx.strokeRect(colorBar.left - 0.5, colorBar.top - 0.5, colorBar.width + 1, colorBar.height + 1);
   const zTicks = spec.logZ ? logTicks(lo, hi) : linearTicks(lo, hi, 6);
   const barRight = colorBar.left + colorBar.width;
