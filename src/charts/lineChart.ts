@@ -138,6 +138,11 @@ export function validateLineChartSpec(spec: LineChartSpec): void {
  * The chart.js configuration for a spec: pure, no canvas. Validates the spec
  * first (see validateLineChartSpec).
  */
+function xSpan(spec: LineChartSpec): number {
+  const xs = spec.series.flatMap((series) => series.points.map((p) => p.x));
+  return xs.length ? Math.max(...xs) - Math.min(...xs) : 0;
+}
+
 export function lineChartConfig(spec: LineChartSpec): LineChartConfig {
   validateLineChartSpec(spec);
   const usesRight = spec.series.some((series) => series.axis === 'right');
@@ -168,7 +173,8 @@ export function lineChartConfig(spec: LineChartSpec): LineChartConfig {
       type: 'linear',
       position: 'bottom',
       title: { display: true, text: spec.xLabel, font: font(13) },
-      ticks: spec.integerX ? { font: font(11), precision: 0, stepSize: 1 } : { font: font(11) },
+      // Whole-number ticks; one per unit only while that gives a readable count.
+      ticks: spec.integerX ? { font: font(11), precision: 0, ...(xSpan(spec) <= 20 ? { stepSize: 1 } : {}) } : { font: font(11) },
     },
     y: {
       type: spec.logY ? 'logarithmic' : 'linear',
