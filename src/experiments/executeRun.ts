@@ -12,7 +12,7 @@ import { optimizerByName } from '../optim/index.ts';
 import { forwardGraph } from '../programs/programs.ts';
 import type { ExecutionProviderName } from '../runtime/providers.ts';
 import { createSession } from '../runtime/session.ts';
-import { Trainer } from '../runtime/trainer.ts';
+import { defaultStepsPerCall, Trainer } from '../runtime/trainer.ts';
 import { DivergenceError } from '../util/errors.ts';
 import { Random } from '../util/random.ts';
 import { TARGET_FUNCTIONS } from '../data/functions.ts';
@@ -34,25 +34,37 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
   const data = dataForModel(model, spec.data);
   const optimizer = optimizerByName(spec.training.optimizer, spec.training.optimizerOptions);
   const batchSize = spec.training.batchSize === 'full-batch' ? data.train.count : spec.training.batchSize;
-  const trainer = await Trainer.create(model, optimizer, initializeParameters(model, spec.seed), { ep: options.ep, threads: options.threads });
+  const trainer = await Trainer.create(model, optimizer, initializeParameters(model, spec.seed), {
+    ep: options.ep,
+    threads: options.threads,
+    stepsPerCall: defaultStepsPerCall(model),
+  });
   const random = new Random(spec.seed);
   const epochs: EpochRecord[] = [];
   let status: RunResult['status'] = 'completed';
   let message: string | undefined;
   try {
-    for (let epoch = 1; epoch <= spec.training.epochs; epoch++) {
-      const epochStart = performance.now();
-      const lr = learningRate(spec, epoch);
-      const train = await trainer.trainEpoch(data.train, { batchSize, lr, random });
-      const record: EpochRecord = { epoch, trainLoss: train.loss, trainAccuracy: train.accuracy, seconds: 0 };
-      if (epoch % spec.training.evalEvery === 0 || epoch === spec.training.epochs) {
-        const test = await trainer.evaluate(data.test);
-        record.testLoss = test.loss;
-        record.testAccuracy = test.accuracy;
+    // Epochs run in spans that end where the test set is evaluated, so a small
+    // network's steps can go many per call (Trainer.trainEpochs).
+    for (let epoch = 1; epoch <= spec.training.epochs; ) {
+      const spanEnd = Math.min(spec.training.epochs, Math.ceil(epoch / spec.training.evalEvery) * spec.training.evalEvery);
+      const spanStart = performance.now();
+      const steps = Math.ceil(data.train.count / batchSize);
+      const train = await trainer.trainEpochs(data.train, spanEnd - epoch + 1, {
+        batchSize,
+        // The schedule is per epoch; steps are numbered from 1 over the whole run.
+        lr: (step) => learningRate(spec, Math.floor((step - 1) / steps) + 1),
+        random,
+      });
+      const seconds = (performance.now() - spanStart) / 1000 / train.length;
+      for (const result of train) {
+        epochs.push({ epoch, trainLoss: result.loss, trainAccuracy: result.accuracy, seconds });
+        options.onEpoch?.(epoch, spec.training.epochs);
+        epoch++;
       }
-      record.seconds = (performance.now() - epochStart) / 1000;
-      epochs.push(record);
-      options.onEpoch?.(epoch, spec.training.epochs);
+      const test = await trainer.evaluate(data.test);
+      epochs.at(-1)!.testLoss = test.loss;
+      epochs.at(-1)!.testAccuracy = test.accuracy;
     }
   } catch (error) {
     if (!(error instanceof DivergenceError)) throw error;

@@ -8,7 +8,8 @@ export type Attribute =
   | { kind: 'ints'; value: number[] }
   | { kind: 'floats'; value: number[] }
   | { kind: 'string'; value: string }
-  | { kind: 'tensor'; value: TensorData };
+  | { kind: 'tensor'; value: TensorData }
+  | { kind: 'graph'; value: Graph };
 
 export interface TensorData {
   dtype: DType;
@@ -20,11 +21,20 @@ export interface TensorData {
 export class Value {
   constructor(
     readonly graph: Graph,
-    readonly name: string,
+    private valueName: string,
     readonly dtype: DType,
     readonly shape: Shape,
     readonly producer: Node | null,
   ) {}
+
+  get name(): string {
+    return this.valueName;
+  }
+
+  /** Graph outputs take their contract name by renaming the producing value (see Graph.addOutput). */
+  renameTo(name: string): void {
+    this.valueName = name;
+  }
 
   get rank(): number {
     return this.shape.length;
@@ -71,10 +81,30 @@ export class Graph {
   private readonly scopeStack: string[] = [];
   private readonly constantCache = new Map<string, Value>();
 
+  /** Values of an enclosing graph that this graph (a Loop body) reads by name. */
+  readonly outerReferences: Value[] = [];
+
+  /**
+   * `namePrefix` prefixes this graph's constant names: a subgraph must not
+   * redefine a name of the graph around it (ONNX's single-assignment rule).
+   */
   constructor(
     readonly name: string,
     public docString = '',
+    private readonly namePrefix = '',
   ) {}
+
+  /**
+   * A handle in this graph (a subgraph) on a value of an enclosing graph:
+   * ONNX subgraphs may read outer values by name without declaring them.
+   */
+  outerReference(value: Value): Value {
+    const existing = this.outerReferences.find((v) => v.name === value.name);
+    if (existing) return existing;
+    const reference = new Value(this, value.name, value.dtype, value.shape, null);
+    this.outerReferences.push(reference);
+    return reference;
+  }
 
   /** The current naming scope, e.g. "forward/fc1". */
   get scope(): string {
@@ -140,7 +170,7 @@ export class Graph {
     const cached = this.constantCache.get(key);
     if (cached) return cached;
     const label = data.length <= 4 ? data.join('_') : `${data.length}values`;
-    let name = `const/${dtype}/${shape.length ? shape.join('x') + '/' : ''}${label}`;
+    let name = `${this.namePrefix}const/${dtype}/${shape.length ? shape.join('x') + '/' : ''}${label}`;
     for (let n = 2; this.usedNames.has(name); n++) name = `${name}_${n}`;
     const tensorData: TensorData = {
       dtype,
@@ -177,13 +207,20 @@ export class Graph {
   }
 
   /**
-   * Declares a graph output. A value whose name differs from the contract's
-   * name is passed through an Identity node, so outputs carry stable names
-   * ("loss", "grad.fc1.weight") whatever produced them.
+   * Declares a graph output under its contract name ("loss",
+   * "grad.fc1.weight"). A node's output is simply renamed; a graph input, an
+   * initializer or a value that is already an output goes through an
+   * Identity node. (An Identity per output costs a full copy of the tensor
+   * every run: with parameters and optimizer state as outputs, that is most
+   * of a training step's memory traffic.)
    */
   addOutput(name: string, value: Value, docString?: string): Value {
     let output = value;
-    if (value.name !== name || this.inputs.includes(value) || this.outputs.some((o) => o.value === value)) {
+    const isOutput = this.outputs.some((o) => o.value === value);
+    if (value.name !== name && value.producer && !isOutput) {
+      this.claimExactName(name);
+      value.renameTo(name);
+    } else if (value.name !== name || this.inputs.includes(value) || isOutput) {
       this.claimExactName(name);
       const node: Node = { opType: 'Identity', name: `output/${name}`, inputs: [value], outputs: [], attributes: {} };
       output = new Value(this, name, value.dtype, value.shape, node);

@@ -389,6 +389,13 @@ export function reduceMean(x: Value, axes?: number[], keepdims = false, options:
   return single('ReduceMean', [x], x.dtype, reducedShape(x, axes, keepdims, 'ReduceMean'), attributes, options);
 }
 
+/** Sum of squares over `axes` (all when omitted), one pass with no squared temporary. Opset 17 takes axes as an attribute. */
+export function reduceSumSquare(x: Value, axes?: number[], keepdims = false, options: OpOptions = {}): Value {
+  const attributes: Record<string, Attribute> = { keepdims: int(keepdims ? 1 : 0) };
+  if (axes !== undefined) attributes.axes = ints(axes);
+  return single('ReduceSumSquare', [x], x.dtype, reducedShape(x, axes, keepdims, 'ReduceSumSquare'), attributes, options);
+}
+
 export function argMax(x: Value, axis: number, keepdims = false, options: OpOptions = {}): Value {
   const shapeOut = reducedShape(x, [axis], keepdims, 'ArgMax');
   return single('ArgMax', [x], 'int64', shapeOut, { axis: int(axis), keepdims: int(keepdims ? 1 : 0) }, options);

@@ -36,7 +36,7 @@ export function serializeGraph(graph: Graph, meta: ModelMetadata = {}): Uint8Arr
 }
 
 function graphProto(graph: Graph): Proto.IGraphProto {
-  const declared = new Set<Value>([...graph.inputs, ...graph.outputs.map((o) => o.value)]);
+  const declared = new Set<Value>([...graph.inputs, ...graph.outputs.map((o) => o.value), ...graph.outerReferences]);
   const intermediates = graph.nodes
     .flatMap((node) => node.outputs)
     .filter((value) => !declared.has(value))
@@ -108,5 +108,7 @@ function attributeProto(name: string, attribute: Attribute): Proto.IAttributePro
       return { name, type: Type.STRING, s: new TextEncoder().encode(attribute.value) };
     case 'tensor':
       return { name, type: Type.TENSOR, t: tensorProto('', attribute.value) };
+    case 'graph':
+      return { name, type: Type.GRAPH, g: graphProto(attribute.value) };
   }
 }

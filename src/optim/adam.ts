@@ -43,12 +43,17 @@ export function adamFamily(name: string, config: AdamConfig, weightDecay: 'l2' |
       // Bias corrections are shared by every parameter: computed once.
       const biasCorrection1 = sub(c(1), pow(c(config.beta1), step), { name: 'bias_correction1' });
       const biasCorrection2Sqrt = sqrt(sub(c(1), pow(c(config.beta2), step)), { name: 'bias_correction2_sqrt' });
-      const stepSize = div(lr, biasCorrection1, { name: 'step_size' });
+      // p -= lr/bc1 · m / (sqrt(v)/sqrt(bc2) + eps), rearranged so each parameter needs one
+      // elementwise pass fewer: p -= (lr·sqrt(bc2)/bc1) · m / (sqrt(v) + eps·sqrt(bc2)).
+      const stepSize = div(mul(lr, biasCorrection2Sqrt), biasCorrection1, { name: 'step_size' });
+      const epsilon = mul(c(config.eps), biasCorrection2Sqrt, { name: 'epsilon' });
       const decay = config.weight_decay !== 0 && weightDecay === 'decoupled' ? sub(c(1), mul(lr, c(config.weight_decay)), { name: 'decay_factor' }) : undefined;
       return slots.map(({ param: current, grad, state }) => {
         const param = decay ? mul(current, decay, { name: 'decayed_param' }) : current;
         const g: Value = config.weight_decay && weightDecay === 'l2' ? add(grad, mul(c(config.weight_decay), param), { name: 'decayed_grad' }) : grad;
-        const expAvg = add(mul(c(config.beta1), state.get('exp_avg')!), mul(c(1 - config.beta1), g), { name: 'exp_avg' });
+        // PyTorch's exp_avg.lerp_(grad, 1 - beta1): m + (1 - b1)(g - m).
+        const previous = state.get('exp_avg')!;
+        const expAvg = add(previous, mul(c(1 - config.beta1), sub(g, previous)), { name: 'exp_avg' });
         const expAvgSq = add(mul(c(config.beta2), state.get('exp_avg_sq')!), mul(c(1 - config.beta2), mul(g, g)), { name: 'exp_avg_sq' });
         const next = new Map<string, Value>([['exp_avg', expAvg], ['exp_avg_sq', expAvgSq]]);
         let second = expAvgSq;
@@ -56,7 +61,7 @@ export function adamFamily(name: string, config: AdamConfig, weightDecay: 'l2' |
           second = max(state.get('max_exp_avg_sq')!, expAvgSq, { name: 'max_exp_avg_sq' });
           next.set('max_exp_avg_sq', second);
         }
-        const denominator = add(div(sqrt(second), biasCorrection2Sqrt), c(config.eps), { name: 'denominator' });
+        const denominator = add(sqrt(second), epsilon, { name: 'denominator' });
         return { param: sub(param, mul(stepSize, div(expAvg, denominator)), { name: 'param' }), state: next };
       });
     },

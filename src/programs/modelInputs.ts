@@ -26,9 +26,15 @@ export function targetSignature(model: Model, dtype: FloatType): { dtype: 'int64
   return model.task === 'classification' ? { dtype: 'int64', shape: [BATCH] } : { dtype, shape: [BATCH, ...model.outputShape] };
 }
 
-export function modelGraph(model: Model, graphName: string, doc: string, dtype: FloatType): ModelGraph {
+export function modelGraph(
+  model: Model,
+  graphName: string,
+  doc: string,
+  dtype: FloatType,
+  xOverride?: { shape: Shape; doc: string },
+): ModelGraph {
   const graph = new Graph(`${model.name}/${graphName}`, doc);
-  const x = graph.addInput('x', dtype, inputShape(model), `a batch of inputs, [N, ${model.inputShape.join(', ')}]`);
+  const x = graph.addInput('x', dtype, xOverride?.shape ?? inputShape(model), xOverride?.doc ?? `a batch of inputs, [N, ${model.inputShape.join(', ')}]`);
   const parameters = new Map<string, Value>();
   for (const parameter of model.parameters) {
     parameters.set(parameter.name, graph.addInput(parameter.name, dtype, parameter.shape, `parameter ${parameter.name} (PyTorch layout)`));

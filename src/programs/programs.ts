@@ -5,7 +5,7 @@
  */
 import { grad } from '../autodiff/engine.ts';
 import type { Graph, Value } from '../ir/graph.ts';
-import { add, argMax, cast, equal, mul, reduceSum, sqrt } from '../ir/ops.ts';
+import { add, argMax, cast, equal, reduceSum, reduceSumSquare, sqrt } from '../ir/ops.ts';
 import type { ForwardMode } from '../nn/layer.ts';
 import type { Model } from '../nn/model.ts';
 import type { Optimizer, UpdatedSlot } from '../optim/optimizer.ts';
@@ -79,7 +79,7 @@ export function trainStepGraph(model: Model, optimizer: Optimizer, dtype: FloatT
 
 /** Sum over all tensors of the sum of their squared elements: ||g||^2 over every parameter. */
 export function sumOfSquares(values: readonly Value[]): Value {
-  return values.map((g) => reduceSum(mul(g, g))).reduce((sum, term) => add(sum, term));
+  return values.map((g) => reduceSumSquare(g)).reduce((sum, term) => add(sum, term));
 }
 
 /** The optimizer's graph inputs: state.<param>.<slot> for every parameter and slot, then lr and step. */

@@ -10,6 +10,7 @@ import type { ParameterValues } from '../nn/init.ts';
 import { serializeGraph } from '../onnx/writer.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import type { FloatType } from '../programs/modelInputs.ts';
+import { multiStepTrainGraph } from '../programs/multiStep.ts';
 import { evalGraph, nextName, stateInputName, trainStepGraph } from '../programs/programs.ts';
 import { gatherBatch, inputSize, type Dataset } from '../data/dataset.ts';
 import { DivergenceError, UserError } from '../util/errors.ts';
@@ -26,6 +27,15 @@ export interface EpochResult {
   steps: number;
 }
 
+export interface TrainOptions {
+  batchSize: number;
+  /** A constant, or the learning rate of each (1-based) step. */
+  lr: number | ((step: number) => number);
+  /** Draws each epoch's order. */
+  random: Random;
+  onStep?: (done: number, total: number, loss: number) => void;
+}
+
 export interface EvaluationResult {
   loss: number;
   accuracy?: number;
@@ -33,6 +43,22 @@ export interface EvaluationResult {
 
 export interface TrainerOptions extends RuntimeOptions {
   dtype?: FloatType;
+  /**
+   * Optimizer steps per onnxruntime call (an ONNX Loop over stacked
+   * batches, train_steps). Worth it where a step is cheap and the call's
+   * fixed cost dominates: small networks. The weights are the same as with
+   * one step per call.
+   */
+  stepsPerCall?: number;
+}
+
+/**
+ * Steps per call worth using for a model: small networks spend most of a
+ * step in fixed per-call costs, so they run many steps per call; large ones
+ * gain nothing and would only stack more batches in memory.
+ */
+export function defaultStepsPerCall(model: Model): number {
+  return model.parameterCount <= 20_000 ? 50 : 1;
 }
 
 export class Trainer {
@@ -49,15 +75,29 @@ export class Trainer {
     private parameterTensors: Map<string, ort.Tensor>,
     private stateTensors: Map<string, ort.Tensor>,
     trainStepModel: Uint8Array,
+    private readonly multiStepSession: ort.InferenceSession | null,
+    private readonly stepsPerCall: number,
   ) {
     this.trainStepModel = trainStepModel;
+    // A second set of tensors receives each step's updated parameters and
+    // state (onnxruntime writes into preallocated outputs); the sets swap
+    // after a step with a finite loss. No buffer is allocated per step, and a
+    // diverged step leaves the current weights untouched.
+    for (const [name, tensor] of [...parameterTensors, ...stateTensors]) {
+      this.spareTensors.set(name, tensorOf(dtype, floatArray(dtype, (tensor.data as FloatArray).length), tensor.dims));
+    }
   }
+
+  private readonly spareTensors = new Map<string, ort.Tensor>();
 
   static async create(model: Model, optimizer: Optimizer, initial: ParameterValues, options: TrainerOptions = {}): Promise<Trainer> {
     const dtype = options.dtype ?? 'float32';
     const trainStepModel = serializeGraph(trainStepGraph(model, optimizer, dtype));
     const trainSession = await createSession(trainStepModel, options);
     const evalSession = await createSession(serializeGraph(evalGraph(model, dtype)), options);
+    const stepsPerCall = options.stepsPerCall ?? 1;
+    if (!Number.isInteger(stepsPerCall) || stepsPerCall < 1) throw new UserError(`steps per call must be a whole number of at least 1, got ${stepsPerCall}`);
+    const multiStepSession = stepsPerCall > 1 ? await createSession(serializeGraph(multiStepTrainGraph(model, optimizer, dtype)), options) : null;
     const parameters = new Map<string, ort.Tensor>();
     const states = new Map<string, ort.Tensor>();
     for (const spec of model.parameters) {
@@ -74,7 +114,7 @@ export class Trainer {
         states.set(stateInputName(spec.name, slot), tensorOf(dtype, start, spec.shape));
       }
     }
-    return new Trainer(model, optimizer, dtype, trainSession, evalSession, parameters, states, trainStepModel);
+    return new Trainer(model, optimizer, dtype, trainSession, evalSession, parameters, states, trainStepModel, multiStepSession, stepsPerCall);
   }
 
   /** A copy of the current parameters. */
@@ -88,59 +128,92 @@ export class Trainer {
    * stops training with a DivergenceError; the trainer then holds the last
    * finite weights.
    */
-  async trainEpoch(
-    dataset: Dataset,
-    options: { batchSize: number; lr: number | ((step: number) => number); random: Random; onStep?: (done: number, total: number, loss: number) => void },
-  ): Promise<EpochResult> {
+  async trainEpoch(dataset: Dataset, options: TrainOptions): Promise<EpochResult> {
+    return (await this.trainEpochs(dataset, 1, options))[0]!;
+  }
+
+  /**
+   * Several epochs, each in its own seeded order, exactly as that many calls
+   * of trainEpoch. With several steps per call, a call may span epochs (a
+   * full-batch run is one step an epoch), which is where it saves the most.
+   */
+  async trainEpochs(dataset: Dataset, epochs: number, options: TrainOptions): Promise<EpochResult[]> {
     const { batchSize } = options;
-    const order = options.random.permutation(dataset.count);
-    const buffers = this.batchBuffers(dataset, batchSize);
-    const steps = Math.ceil(dataset.count / batchSize);
-    let lossSum = 0;
-    let correct = 0;
-    let gradNormSum = 0;
-    for (let s = 0; s < steps; s++) {
-      const start = s * batchSize;
-      const end = Math.min(dataset.count, start + batchSize);
-      const rows = end - start;
-      const { x, target } = rows === batchSize ? buffers : this.batchBuffers(dataset, rows);
-      gatherBatch(dataset, order, start, end, x, target);
-      const step = this.stepCount + 1;
-      const lr = typeof options.lr === 'function' ? options.lr(step) : options.lr;
+    const width = inputSize(dataset);
+    const targetWidth = dataset.labels ? 1 : (dataset.targetWidth ?? 1);
+    const stepsPerEpoch = Math.ceil(dataset.count / batchSize);
+    const results: EpochResult[] = [];
+    const orders: Uint32Array[] = [];
+    const orderOf = (epoch: number) => (orders[epoch] ??= options.random.permutation(dataset.count));
+    const rowsOf = (step: number) => Math.min(batchSize, dataset.count - (step % stepsPerEpoch) * batchSize);
+    let totals = { loss: 0, correct: 0, gradNorm: 0 };
+    const totalSteps = epochs * stepsPerEpoch;
+    for (let s = 0; s < totalSteps; ) {
+      // Consecutive batches of one size go K at a time through the Loop graph when there is one.
+      const rows = rowsOf(s);
+      let k = 1;
+      if (this.multiStepSession) while (k < this.stepsPerCall && s + k < totalSteps && rowsOf(s + k) === rows) k++;
+      const { x, target } = this.batchBuffers(dataset, rows, k);
+      for (let j = 0; j < k; j++) {
+        const step = s + j;
+        const begin = (step % stepsPerEpoch) * batchSize;
+        const order = orderOf(Math.floor(step / stepsPerEpoch));
+        gatherBatch(dataset, order, begin, begin + rows, x.subarray(j * rows * width, (j + 1) * rows * width), target.subarray(j * rows * targetWidth, (j + 1) * rows * targetWidth));
+      }
+      const firstStep = this.stepCount + 1;
+      const lrs = Array.from({ length: k }, (_, j) => (typeof options.lr === 'function' ? options.lr(firstStep + j) : options.lr));
+      const stacked = k > 1 ? [k] : [];
       const feeds: Record<string, ort.Tensor> = {
-        x: tensorOf(this.dtype, x, [rows, ...dataset.inputShape]),
-        target: this.targetTensor(target, rows, dataset),
-        lr: scalarTensor(this.dtype, lr),
-        step: scalarTensor('int64', step),
+        x: tensorOf(this.dtype, x, [...stacked, rows, ...dataset.inputShape]),
+        target: dataset.labels ? tensorOf('int64', target, [...stacked, rows]) : tensorOf(this.dtype, target, [...stacked, rows, targetWidth]),
+        lr: k > 1 ? tensorOf(this.dtype, this.dtype === 'float64' ? Float64Array.from(lrs) : Float32Array.from(lrs), [k]) : scalarTensor(this.dtype, lrs[0]!),
+        step: scalarTensor('int64', firstStep),
       };
       for (const [name, tensor] of this.parameterTensors) feeds[name] = tensor;
       for (const [name, tensor] of this.stateTensors) feeds[name] = tensor;
-      const outputs = await this.trainSession.run(feeds);
-      const loss = scalarOf(outputs.loss!);
-      const gradNorm = scalarOf(outputs.grad_norm!);
-      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      const fetches: Record<string, ort.Tensor | null> = { loss: null, grad_norm: null };
+      if (this.model.task === 'classification') fetches.correct = null;
+      for (const [name, tensor] of this.spareTensors) fetches[nextName(name)] = tensor;
+      const outputs = await (k > 1 ? this.multiStepSession! : this.trainSession).run(feeds, fetches);
+      const losses = Array.from(outputs.loss!.data as ArrayLike<number>);
+      const gradNorms = Array.from(outputs.grad_norm!.data as ArrayLike<number>);
+      const bad = losses.findIndex((loss, j) => !Number.isFinite(loss) || !Number.isFinite(gradNorms[j]!));
+      if (bad >= 0) {
         throw new DivergenceError(
-          `training diverged at step ${step} (loss ${loss}, gradient norm ${gradNorm}); the last finite weights were kept; lower the learning rate (--lr)`,
+          `training diverged at step ${firstStep + bad} (loss ${losses[bad]}, gradient norm ${gradNorms[bad]}); the last finite weights${k > 1 ? ` (before step ${firstStep})` : ''} were kept; lower the learning rate (--lr)`,
         );
       }
       // Only now do the updated tensors replace the current ones: the weights held are always finite-loss weights.
-      for (const name of this.parameterTensors.keys()) this.parameterTensors.set(name, outputs[nextName(name)]!);
-      for (const name of this.stateTensors.keys()) this.stateTensors.set(name, outputs[nextName(name)]!);
-      this.stepCount = step;
-      lossSum += loss * rows;
-      gradNormSum += gradNorm;
-      if (outputs.correct) correct += scalarOf(outputs.correct);
-      options.onStep?.(s + 1, steps, loss);
+      for (const current of [this.parameterTensors, this.stateTensors]) {
+        for (const [name, tensor] of current) {
+          current.set(name, this.spareTensors.get(name)!);
+          this.spareTensors.set(name, tensor);
+        }
+      }
+      this.stepCount += k;
+      const corrects = outputs.correct ? Array.from(outputs.correct.data as BigInt64Array, Number) : [];
+      for (let j = 0; j < k; j++) {
+        const step = s + j;
+        totals.loss += losses[j]! * rows;
+        totals.gradNorm += gradNorms[j]!;
+        totals.correct += corrects[j] ?? 0;
+        options.onStep?.((step % stepsPerEpoch) + 1, stepsPerEpoch, losses[j]!);
+        if ((step + 1) % stepsPerEpoch === 0) {
+          results.push({
+            loss: totals.loss / dataset.count,
+            accuracy: dataset.labels ? totals.correct / dataset.count : undefined,
+            gradNorm: totals.gradNorm / stepsPerEpoch,
+            steps: stepsPerEpoch,
+          });
+          totals = { loss: 0, correct: 0, gradNorm: 0 };
+        }
+      }
+      s += k;
     }
     if (!this.parametersAreFinite()) {
       throw new DivergenceError('training diverged: the last update made a weight NaN or Inf; lower the learning rate (--lr)');
     }
-    return {
-      loss: lossSum / dataset.count,
-      accuracy: dataset.labels ? correct / dataset.count : undefined,
-      gradNorm: gradNormSum / steps,
-      steps,
-    };
+    return results;
   }
 
   /** Mean loss (and accuracy) over a whole data set, in chunks. */
@@ -169,16 +242,26 @@ export class Trainer {
   async release(): Promise<void> {
     await this.trainSession.release();
     await this.evalSession.release();
+    await this.multiStepSession?.release();
   }
 
   private parametersAreFinite(): boolean {
     return [...this.parameterTensors.values()].every((tensor) => (tensor.data as FloatArray).every(Number.isFinite));
   }
 
-  private batchBuffers(dataset: Dataset, rows: number) {
-    const x = floatArray(this.dtype, rows * inputSize(dataset));
-    const target = dataset.labels ? new BigInt64Array(rows) : floatArray(this.dtype, rows * (dataset.targetWidth ?? 1));
-    return { x, target };
+  private readonly buffers = new Map<string, { x: FloatArray; target: BigInt64Array | FloatArray }>();
+
+  /** Reused batch buffers for `stacked` batches of `rows` examples. */
+  private batchBuffers(dataset: Dataset, rows: number, stacked = 1) {
+    const key = `${inputSize(dataset)}/${dataset.labels ? 'labels' : dataset.targetWidth ?? 1}/${rows}x${stacked}`;
+    let buffer = this.buffers.get(key);
+    if (!buffer) {
+      const x = floatArray(this.dtype, stacked * rows * inputSize(dataset));
+      const target = dataset.labels ? new BigInt64Array(stacked * rows) : floatArray(this.dtype, stacked * rows * (dataset.targetWidth ?? 1));
+      buffer = { x, target };
+      this.buffers.set(key, buffer);
+    }
+    return buffer;
   }
 
   private targetTensor(target: BigInt64Array | FloatArray, rows: number, dataset: Dataset): ort.Tensor {

@@ -75,6 +75,10 @@ describe('gradient rules match central finite differences in float64', () => {
         await checkGradients((x) => op.tanh(op.reduceSum(x, [0, 2], true)), [{ shape: [3, 4, 2] }], { order });
         await checkGradients((x) => op.tanh(op.reduceSum(x)), [{ shape: [3, 4] }], { order });
       });
+      it('ReduceSumSquare over axes and over everything', async () => {
+        await checkGradients((x) => op.tanh(op.reduceSumSquare(x, [1], false)), [{ shape: [3, 4, 2] }], { order });
+        await checkGradients((x) => op.tanh(op.reduceSumSquare(x)), [{ shape: [3, 4] }], { order });
+      });
       it('ReduceMean over axes and over everything', async () => {
         await checkGradients((x) => op.tanh(op.reduceMean(x, [-1], false)), [{ shape: [3, 4] }], { order });
         await checkGradients((x) => op.tanh(op.reduceMean(x)), [{ shape: [3, 4] }], { order });

@@ -137,3 +137,53 @@ describe('safetensors checkpoints', () => {
     assert.throws(() => readSafetensors(path), (e: Error) => e instanceof DataError && e.message.includes(path));
   });
 });
+
+describe('several steps per call (ONNX Loop)', () => {
+  const compare = async (modelName: string, data: Parameters<Trainer['trainEpoch']>[0], batchSize: number, dtype: 'float32' | 'float64') => {
+    const model = findModel(modelName);
+    const trainWith = async (stepsPerCall: number) => {
+      const trainer = await Trainer.create(model, adam(), initializeParameters(model, 4, dtype), { threads: 1, dtype, stepsPerCall });
+      const random = new Random(4);
+      const epochs = [];
+      for (let epoch = 0; epoch < 2; epoch++) epochs.push(await trainer.trainEpoch(data, { batchSize, lr: (step) => 1e-3 * (1 + step / 100), random }));
+      const weights = trainer.parameters();
+      await trainer.release();
+      return { weights, epochs, steps: trainer.stepCount };
+    };
+    const single = await trainWith(1);
+    const multi = await trainWith(5);
+    assert.equal(multi.steps, single.steps);
+    for (const [name, values] of single.weights) assert.deepEqual(multi.weights.get(name), values, `${name} is the same after multi-step training`);
+    assert.deepEqual(multi.epochs, single.epochs);
+  };
+
+  it('gives the same weights, losses and accuracies as one step per call (classifier, float32, a partial last batch)', async () => {
+    await compare('mnist-dnn-small', loadMnist({ limitTrain: 1000 }).train, 64, 'float32');
+  });
+
+  it('gives the same weights as one step per call (regression, float64)', async () => {
+    await compare('func-deep', sampleFunction('sinc', 200), 30, 'float64');
+  });
+
+  it('runs full-batch epochs several per call with the same result as one epoch per call', async () => {
+    const model = findModel('func-deep');
+    const data = sampleFunction('sinc', 100);
+    const single = await Trainer.create(model, adam(), initializeParameters(model, 2), { threads: 1 });
+    const random = new Random(2);
+    const one = [];
+    for (let epoch = 0; epoch < 23; epoch++) one.push(await single.trainEpoch(data, { batchSize: 100, lr: 1e-2, random }));
+    const multi = await Trainer.create(model, adam(), initializeParameters(model, 2), { threads: 1, stepsPerCall: 10 });
+    const many = await multi.trainEpochs(data, 23, { batchSize: 100, lr: 1e-2, random: new Random(2) });
+    assert.deepEqual(many, one);
+    for (const [name, values] of single.parameters()) assert.deepEqual(multi.parameters().get(name), values, name);
+  });
+
+  it('stops on divergence inside a call and keeps the weights from before it', async () => {
+    const model = findModel('func-deep');
+    const trainer = await Trainer.create(model, sgd(), initializeParameters(model, 1), { threads: 1, stepsPerCall: 4 });
+    await assert.rejects(async () => {
+      for (let epoch = 0; epoch < 50; epoch++) await trainer.trainEpoch(sampleFunction('sinc', 64), { batchSize: 8, lr: 1e6, random: new Random(1) });
+    }, DivergenceError);
+    for (const [name, values] of trainer.parameters()) assert.ok(values.every(Number.isFinite), name);
+  });
+});

@@ -25,6 +25,7 @@ import { padGradient } from './Pad.ts';
 import { powGradient } from './Pow.ts';
 import { reduceMeanGradient } from './ReduceMean.ts';
 import { reduceSumGradient } from './ReduceSum.ts';
+import { reduceSumSquareGradient } from './ReduceSumSquare.ts';
 import { reluGradient } from './Relu.ts';
 import { reshapeGradient } from './Reshape.ts';
 import { scatterElementsGradient } from './ScatterElements.ts';
@@ -67,6 +68,7 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   Pow: powGradient,
   ReduceMean: reduceMeanGradient,
   ReduceSum: reduceSumGradient,
+  ReduceSumSquare: reduceSumSquareGradient,
   Relu: reluGradient,
   Reshape: reshapeGradient,
   ScatterElements: scatterElementsGradient,

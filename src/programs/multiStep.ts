@@ -1,0 +1,94 @@
+/**
+ * train_steps: K optimizer steps in one session call, as an ONNX Loop over K
+ * stacked batches. For small networks the cost of a step is mostly the cost
+ * of a call (crossing into onnxruntime, feeding and fetching every parameter
+ * and state tensor); a Loop pays it once per K steps. The body is exactly
+ * train_step's computation, so K steps here equal K single steps.
+ */
+import { Graph, type Value } from '../ir/graph.ts';
+import { add, argMax, cast, equal, gather, identity, reduceSum, shape, sqrt, squeeze } from '../ir/ops.ts';
+import { loop } from '../ir/controlFlow.ts';
+import type { Model } from '../nn/model.ts';
+import type { Optimizer } from '../optim/optimizer.ts';
+import { BATCH, modelGraph, targetSignature, type FloatType } from './modelInputs.ts';
+import { addOptimizerOutputs, applyOptimizer, lossAndGradients, stateInputName, sumOfSquares } from './programs.ts';
+
+export const STEPS = 'K';
+
+export function multiStepTrainGraph(model: Model, optimizer: Optimizer, dtype: FloatType = 'float32'): Graph {
+  const { graph, parameters } = modelGraph(
+    model,
+    'train_steps',
+    `${model.name}: K ${optimizer.name} steps in one call (${JSON.stringify(optimizer.config)}), one batch of x per step`,
+    dtype,
+    { shape: [STEPS, BATCH, ...model.inputShape], doc: `K batches, [K, N, ${model.inputShape.join(', ')}]` },
+  );
+  const x = graph.input('x');
+  const target = targetSignature(model, dtype);
+  const targets = graph.addInput('target', target.dtype, [STEPS, ...target.shape], 'one batch of targets per step, [K, ...]');
+  const states = new Map<string, Map<string, Value>>();
+  for (const [name, param] of parameters) {
+    states.set(name, new Map(optimizer.stateSlots.map((slot) => [slot, graph.addInput(stateInputName(name, slot), dtype, param.shape, `${optimizer.name} state "${slot}" of ${name}`)])));
+  }
+  const lrs = graph.addInput('lr', dtype, [STEPS], 'the learning rate of each step');
+  const firstStep = graph.addInput('step', 'int64', [], 'the 1-based number of the first step');
+  // K is read from the learning-rate vector's length.
+  const trips = graph.withScope('steps', () => squeeze(shape(lrs), [0], { name: 'trip_count' }));
+
+  const names = [...parameters.keys()];
+  const carried = names.flatMap((name) => [parameters.get(name)!, ...optimizer.stateSlots.map((slot) => states.get(name)!.get(slot)!)]);
+  const body = stepBody(model, optimizer, dtype, graph, { x, targets, lrs, firstStep }, names, carried);
+  const { finals, scans } = loop(trips, carried, body, STEPS, { name: 'steps' });
+
+  graph.addOutput('loss', scans[0]!, 'mean loss of each step, before its update, [K]');
+  graph.addOutput('grad_norm', scans[1]!, 'gradient 2-norm of each step, before its update, [K]');
+  if (model.task === 'classification') graph.addOutput('correct', scans[2]!, 'correctly classified examples of each step\'s batch, [K]');
+  const per = 1 + optimizer.stateSlots.length;
+  addOptimizerOutputs(
+    graph,
+    optimizer,
+    names,
+    names.map((_, i) => ({ param: finals[i * per]!, state: new Map(optimizer.stateSlots.map((slot, j) => [slot, finals[i * per + 1 + j]!])) })),
+  );
+  return graph;
+}
+
+function stepBody(
+  model: Model,
+  optimizer: Optimizer,
+  dtype: FloatType,
+  outer: Graph,
+  inputs: { x: Value; targets: Value; lrs: Value; firstStep: Value },
+  names: string[],
+  carried: Value[],
+): Graph {
+  const body = new Graph(`${outer.name}/step`, 'one training step: batch `iteration` of x, forward, loss, gradient, update', 'step/');
+  return body.withScope('step', () => {
+    const iteration = body.addInput('step/iteration', 'int64', [], 'the 0-based iteration');
+    const condition = body.addInput('step/condition', 'bool', [], 'unused: the loop runs K times');
+    const incoming = carried.map((value) => body.addInput(`step/${value.name}`, value.dtype, value.shape));
+    const x = gather(body.outerReference(inputs.x), iteration, 0, { name: 'x' });
+    const target = gather(body.outerReference(inputs.targets), iteration, 0, { name: 'target' });
+    const lr = gather(body.outerReference(inputs.lrs), iteration, 0, { name: 'lr' });
+    const step = add(body.outerReference(inputs.firstStep), iteration, { name: 'step' });
+
+    const per = 1 + optimizer.stateSlots.length;
+    const parameters = new Map(names.map((name, i) => [name, incoming[i * per]!]));
+    const states = new Map(names.map((name, i) => [name, new Map(optimizer.stateSlots.map((slot, j) => [slot, incoming[i * per + 1 + j]!]))]));
+    const { y, loss, gradients } = lossAndGradients(model, body, x, parameters, target, { training: true });
+    const gradNorm = body.withScope('grad_norm', () => sqrt(sumOfSquares(gradients)));
+    const updated = applyOptimizer(body, optimizer, parameters, gradients, { states, lr, step }, dtype);
+
+    body.addOutput('step/condition_out', identity(condition));
+    names.forEach((name, i) => {
+      body.addOutput(`step/next.${name}`, updated[i]!.param);
+      optimizer.stateSlots.forEach((slot) => body.addOutput(`step/next.${stateInputName(name, slot)}`, updated[i]!.state.get(slot)!));
+    });
+    body.addOutput('step/loss', loss);
+    body.addOutput('step/grad_norm', gradNorm);
+    if (model.task === 'classification') {
+      body.addOutput('step/correct', body.withScope('metrics', () => reduceSum(cast(equal(argMax(y, 1), target), 'int64'))));
+    }
+    return body;
+  });
+}
