@@ -1,8 +1,7 @@
-import { reduceSum, transpose } from '../../ir/ops.ts';
-import { conv, convTranspose } from '../../ir/spatialOps.ts';
+import { reduceSum } from '../../ir/ops.ts';
+import { convTranspose } from '../../ir/spatialOps.ts';
 import type { GradientRule } from '../rule.ts';
-import { cropEnd } from './crop.ts';
-import { spatial, unreachedTail, windowAttributes } from './convGeometry.ts';
+import { spatial, unreachedTail, windowAttributes, windowWeightGradient } from './convGeometry.ts';
 
 /**
  * Y = conv(X, W) + B.
@@ -25,17 +24,7 @@ export const convGradient: GradientRule = ({ node, inputs: [x, w, b], outputGrad
   let dW = null;
   if (needsGrad(1)) {
     if (c.group !== 1) throw new Error(`${node.name}: the weight gradient of a grouped Conv is not supported`);
-    // Drop the unreached tail from the end padding, or from X itself where the padding is too small.
-    const cropH = Math.max(0, tailH - c.pads[2]);
-    const cropW = Math.max(0, tailW - c.pads[3]);
-    const input = cropH || cropW ? cropEnd(x!, [h - cropH, wd - cropW]) : x!;
-    const pads: [number, number, number, number] = [c.pads[0], c.pads[1], c.pads[2] - (tailH - cropH), c.pads[3] - (tailW - cropW)];
-    const correlation = conv(transpose(input, [1, 0, 2, 3]), transpose(dy!, [1, 0, 2, 3]), null, {
-      strides: c.dilations,
-      dilations: c.strides,
-      pads,
-    });
-    dW = transpose(correlation, [1, 0, 2, 3], { name: 'dW' });
+    dW = windowWeightGradient(x!, dy!, c, [tailH, tailW]);
   }
   const dB = b && needsGrad(2) ? reduceSum(dy!, [0, 2, 3], false, { name: 'dB' }) : null;
   return [dX, dW, dB];

@@ -1,9 +1,8 @@
 import { intsAttribute } from '../../ir/attributes.ts';
-import { reduceSum, transpose } from '../../ir/ops.ts';
+import { reduceSum } from '../../ir/ops.ts';
 import { conv } from '../../ir/spatialOps.ts';
 import type { GradientRule } from '../rule.ts';
-import { cropEnd } from './crop.ts';
-import { spatial, windowAttributes } from './convGeometry.ts';
+import { spatial, windowAttributes, windowWeightGradient } from './convGeometry.ts';
 
 /**
  * Y = convTranspose(X, W) + B, the adjoint of a convolution.
@@ -21,17 +20,7 @@ export const convTransposeGradient: GradientRule = ({ node, inputs: [x, w, b], o
   let dW = null;
   if (needsGrad(1)) {
     if (c.group !== 1) throw new Error(`${node.name}: the weight gradient of a grouped ConvTranspose is not supported`);
-    const [outH, outW] = spatial(dy!);
-    const cropH = Math.max(0, outputPadH - c.pads[2]);
-    const cropW = Math.max(0, outputPadW - c.pads[3]);
-    const gradient = cropH || cropW ? cropEnd(dy!, [outH - cropH, outW - cropW]) : dy!;
-    const pads: [number, number, number, number] = [c.pads[0], c.pads[1], c.pads[2] - (outputPadH - cropH), c.pads[3] - (outputPadW - cropW)];
-    const correlation = conv(transpose(gradient, [1, 0, 2, 3]), transpose(x!, [1, 0, 2, 3]), null, {
-      strides: c.dilations,
-      dilations: c.strides,
-      pads,
-    });
-    dW = transpose(correlation, [1, 0, 2, 3], { name: 'dW' });
+    dW = windowWeightGradient(dy!, x!, c, [outputPadH, outputPadW]);
   }
   const dB = b && needsGrad(2) ? reduceSum(dy!, [0, 2, 3], false, { name: 'dB' }) : null;
   return [dX, dW, dB];
