@@ -1,0 +1,3 @@
+import { mnistEpochWorkload } from './mnistEpoch.ts';
+
+export default mnistEpochWorkload('B1', 'mnist-dnn');
