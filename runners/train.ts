@@ -79,7 +79,7 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
   const trainer = await Trainer.create(model, optimizer, initializeParameters(model, config.seed), {
     ep: config.ep,
     threads: config.threads,
-    stepsPerCall: config.stepsPerCall ?? defaultStepsPerCall(model),
+    stepsPerCall: config.stepsPerCall ?? defaultStepsPerCall(model, config.batchSize),
   });
   writeFileAtomic(join(dir, 'train_step.onnx'), trainer.trainStepModel);
   const metrics: RunMetrics = {

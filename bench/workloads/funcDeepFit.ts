@@ -23,7 +23,7 @@ export function funcDeepTrainer(threads: number): Promise<Trainer> {
   return Trainer.create(funcDeep, adam(), initializeParameters(funcDeep, BENCH_SEED, BENCH_DTYPE), {
     threads,
     dtype: BENCH_DTYPE,
-    stepsPerCall: defaultStepsPerCall(funcDeep),
+    stepsPerCall: defaultStepsPerCall(funcDeep, FUNCTION_POINTS),
   });
 }
 

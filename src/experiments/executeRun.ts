@@ -37,7 +37,7 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
   const trainer = await Trainer.create(model, optimizer, initializeParameters(model, spec.seed), {
     ep: options.ep,
     threads: options.threads,
-    stepsPerCall: defaultStepsPerCall(model),
+    stepsPerCall: defaultStepsPerCall(model, batchSize),
   });
   const random = new Random(spec.seed);
   const epochs: EpochRecord[] = [];

