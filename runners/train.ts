@@ -11,6 +11,7 @@ import { writeChart } from '../src/charts/lineChart.ts';
 import { dataForModel } from '../src/data/forModel.ts';
 import { initializeParameters, type ParameterValues } from '../src/nn/init.ts';
 import { findModel } from '../src/nn/registry.ts';
+import { modelSummary } from '../src/nn/summary.ts';
 import type { Model } from '../src/nn/model.ts';
 import { optimizerByName } from '../src/optim/index.ts';
 import { writeSafetensors } from '../src/runtime/checkpoint.ts';
@@ -93,6 +94,7 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
     epochs: [],
     totalSeconds: 0,
   };
+  progress.log(modelSummary(model));
   progress.log(`run ${runId}: ${model.name} (${model.parameterCount.toLocaleString('en-US')} parameters), ${data.train.count} training examples, ${optimizer.name} lr ${config.lr}, batch ${config.batchSize}, ep ${config.ep}`);
 
   const random = new Random(config.seed);
