@@ -116,7 +116,7 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
       } finally {
         progress.stop();
       }
-      const test = await trainer.evaluate(data.test);
+      const test = await trainer.evaluateOrRollBack(data.test);
       const seconds = (performance.now() - epochStart) / 1000;
       metrics.epochs.push({
         epoch,

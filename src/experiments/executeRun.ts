@@ -62,7 +62,7 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
         options.onEpoch?.(epoch, spec.training.epochs);
         epoch++;
       }
-      const test = await trainer.evaluate(data.test);
+      const test = await trainer.evaluateOrRollBack(data.test);
       epochs.at(-1)!.testLoss = test.loss;
       epochs.at(-1)!.testAccuracy = test.accuracy;
     }

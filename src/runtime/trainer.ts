@@ -82,16 +82,55 @@ export class Trainer {
     private readonly stepsPerCall: number,
   ) {
     this.trainStepModel = trainStepModel;
-    // A second set of tensors receives each step's updated parameters and
-    // state (onnxruntime writes into preallocated outputs); the sets swap
-    // after a step with a finite loss. No buffer is allocated per step, and a
-    // diverged step leaves the current weights untouched.
+    // Three sets of tensors rotate: onnxruntime writes a call's updated
+    // parameters and state into the spare set (preallocated outputs); after a
+    // call with finite losses the spare set becomes current and the old
+    // current set is kept as the previous one. No buffer is allocated per
+    // step, and a diverged call can fall back to weights with a finite loss.
     for (const [name, tensor] of [...parameterTensors, ...stateTensors]) {
-      this.spareTensors.set(name, tensorOf(dtype, floatArray(dtype, (tensor.data as FloatArray).length), tensor.dims));
+      const blank = () => tensorOf(dtype, floatArray(dtype, (tensor.data as FloatArray).length), tensor.dims);
+      this.spareTensors.set(name, blank());
+      this.previousTensors.set(name, blank());
     }
   }
 
   private readonly spareTensors = new Map<string, ort.Tensor>();
+  private readonly previousTensors = new Map<string, ort.Tensor>();
+  /** stepCount when the previous set was current, or undefined before the first call. */
+  private previousStepCount: number | undefined;
+
+  /**
+   * Goes back to the weights and state before the last call, whose first
+   * loss was finite: used when a call, or an evaluation after it, turns NaN.
+   * Returns the step count of those weights.
+   */
+  rollBack(): number {
+    if (this.previousStepCount === undefined) {
+      throw new DivergenceError('training diverged at its first step; the initial weights were kept; lower the learning rate (--lr)');
+    }
+    for (const current of [this.parameterTensors, this.stateTensors]) {
+      for (const [name, tensor] of current) {
+        current.set(name, this.previousTensors.get(name)!);
+        this.previousTensors.set(name, tensor);
+      }
+    }
+    this.stepCount = this.previousStepCount;
+    this.previousStepCount = undefined;
+    return this.stepCount;
+  }
+
+  /** Makes the spare set (just written by a call) current; the old current set becomes the previous one. */
+  private advance(steps: number): void {
+    for (const current of [this.parameterTensors, this.stateTensors]) {
+      for (const [name, tensor] of current) {
+        current.set(name, this.spareTensors.get(name)!);
+        this.spareTensors.set(name, this.previousTensors.get(name)!);
+        this.previousTensors.set(name, tensor);
+      }
+    }
+    this.previousStepCount = this.stepCount;
+    this.stepCount += steps;
+  }
 
   static async create(model: Model, optimizer: Optimizer, initial: ParameterValues, options: TrainerOptions = {}): Promise<Trainer> {
     const dtype = options.dtype ?? 'float32';
@@ -182,18 +221,14 @@ export class Trainer {
       const gradNorms = Array.from(outputs.grad_norm!.data as ArrayLike<number>);
       const bad = losses.findIndex((loss, j) => !Number.isFinite(loss) || !Number.isFinite(gradNorms[j]!));
       if (bad >= 0) {
+        // The weights fed to this call gave a finite first loss unless the very first one failed;
+        // then the weights before the previous call are the last with a finite loss.
+        const kept = bad > 0 ? this.stepCount : this.rollBack();
         throw new DivergenceError(
-          `training diverged at step ${firstStep + bad} (loss ${losses[bad]}, gradient norm ${gradNorms[bad]}); the last finite weights${k > 1 ? ` (before step ${firstStep})` : ''} were kept; lower the learning rate (--lr)`,
+          `training diverged at step ${firstStep + bad} (loss ${losses[bad]}, gradient norm ${gradNorms[bad]}); kept the weights after step ${kept}, the last with a finite loss; lower the learning rate (--lr)`,
         );
       }
-      // Only now do the updated tensors replace the current ones: the weights held are always finite-loss weights.
-      for (const current of [this.parameterTensors, this.stateTensors]) {
-        for (const [name, tensor] of current) {
-          current.set(name, this.spareTensors.get(name)!);
-          this.spareTensors.set(name, tensor);
-        }
-      }
-      this.stepCount += k;
+      this.advance(k);
       const corrects = outputs.correct ? Array.from(outputs.correct.data as BigInt64Array, Number) : [];
       for (let j = 0; j < k; j++) {
         const step = s + j;
@@ -214,9 +249,27 @@ export class Trainer {
       s += k;
     }
     if (!this.parametersAreFinite()) {
-      throw new DivergenceError('training diverged: the last update made a weight NaN or Inf; lower the learning rate (--lr)');
+      const kept = this.rollBack();
+      throw new DivergenceError(`training diverged: the last update made a weight NaN or Inf; kept the weights after step ${kept}; lower the learning rate (--lr)`);
     }
     return results;
+  }
+
+  /**
+   * evaluate() that treats a NaN or Inf loss as divergence: the weights roll
+   * back to the last ones with a finite training loss, and a DivergenceError
+   * says so. Training loops call this after each epoch.
+   */
+  async evaluateOrRollBack(dataset: Dataset, chunkSize = 1000): Promise<EvaluationResult> {
+    const result = await this.evaluate(dataset, chunkSize);
+    if (!Number.isFinite(result.loss)) {
+      const after = this.stepCount;
+      const kept = this.rollBack();
+      throw new DivergenceError(
+        `training diverged: the loss on ${dataset.name} after step ${after} is ${result.loss}; kept the weights after step ${kept}; lower the learning rate (--lr)`,
+      );
+    }
+    return result;
   }
 
   /** Mean loss (and accuracy) over a whole data set, in chunks. */

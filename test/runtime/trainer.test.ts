@@ -64,17 +64,22 @@ describe('Trainer', () => {
     assert.ok(end.loss < start.loss / 3, `MSE ${start.loss} -> ${end.loss}`);
   });
 
-  it('stops on divergence with a clear error and keeps finite weights', async () => {
+  it('stops on divergence with a clear error and keeps weights whose loss is finite', async () => {
     const model = findModel('func-deep');
     const data = sampleFunction('sinc', 64);
-    const trainer = await Trainer.create(model, sgd(), initializeParameters(model, 1), { threads: 1 });
-    await assert.rejects(
-      async () => {
-        for (let epoch = 0; epoch < 50; epoch++) await trainer.trainEpoch(data, { batchSize: 64, lr: 1e6, random: new Random(1) });
-      },
-      (error: Error) => error instanceof DivergenceError && /diverged at step \d+/.test(error.message) && /--lr/.test(error.message),
-    );
-    for (const [name, values] of trainer.parameters()) assert.ok(values.every(Number.isFinite), `${name} stays finite`);
+    for (const stepsPerCall of [1, 4]) {
+      const trainer = await Trainer.create(model, sgd(), initializeParameters(model, 1), { threads: 1, stepsPerCall });
+      // lr 1e38: the first update is finite but its weights overflow the next loss.
+      await assert.rejects(
+        async () => {
+          for (let epoch = 0; epoch < 50; epoch++) await trainer.trainEpoch(data, { batchSize: 8, lr: 1e38, random: new Random(1) });
+        },
+        (error: Error) => error instanceof DivergenceError && /diverged/.test(error.message) && /kept the weights after step \d+/.test(error.message) && /--lr/.test(error.message),
+      );
+      const kept = await trainer.evaluate(data);
+      assert.ok(Number.isFinite(kept.loss), `the kept weights give a finite loss (${stepsPerCall} steps per call), got ${kept.loss}`);
+      await trainer.release();
+    }
   });
 });
 
@@ -103,14 +108,20 @@ describe('runTraining', () => {
 
   it('marks a diverged run and keeps its last good checkpoint', async () => {
     await assert.rejects(
-      runTraining({ model: 'func-deep', epochs: 30, batchSize: 50, optimizer: 'sgd', lr: 1e6, seed: 1, ep: 'cpu', threads: 1, outDir: scratch, runId: 'diverged', limitTrain: 100 }),
+      runTraining({ model: 'func-deep', epochs: 30, batchSize: 50, optimizer: 'sgd', lr: 1e38, seed: 1, ep: 'cpu', threads: 1, outDir: scratch, runId: 'diverged', limitTrain: 100 }),
       DivergenceError,
     );
     const dir = join(scratch, 'runs', 'diverged');
     const saved = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as RunMetrics;
     assert.equal(saved.status, 'diverged');
     assert.match(saved.message!, /diverged/);
-    for (const [name, tensor] of readSafetensors(join(dir, 'weights.safetensors')).tensors) assert.ok(tensor.data.every(Number.isFinite), name);
+    assert.ok(saved.epochs.every((e) => Number.isFinite(e.testLoss) && Number.isFinite(e.trainLoss)), 'no NaN epoch is recorded');
+    // The saved weights must give a finite loss: evaluate them.
+    const model = findModel('func-deep');
+    const weights = new Map([...readSafetensors(join(dir, 'weights.safetensors')).tensors].map(([name, t]) => [name, t.data]));
+    const check = await Trainer.create(model, sgd(), weights, { threads: 1 });
+    assert.ok(Number.isFinite((await check.evaluate(sampleFunction('sinc', 100))).loss), 'the checkpoint gives a finite loss');
+    await check.release();
   });
 });
 
@@ -184,6 +195,6 @@ describe('several steps per call (ONNX Loop)', () => {
     await assert.rejects(async () => {
       for (let epoch = 0; epoch < 50; epoch++) await trainer.trainEpoch(sampleFunction('sinc', 64), { batchSize: 8, lr: 1e6, random: new Random(1) });
     }, DivergenceError);
-    for (const [name, values] of trainer.parameters()) assert.ok(values.every(Number.isFinite), name);
+    assert.ok(Number.isFinite((await trainer.evaluate(sampleFunction('sinc', 64))).loss), 'the kept weights give a finite loss');
   });
 });
