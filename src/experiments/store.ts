@@ -1,8 +1,10 @@
 /**
- * Where an experiment's results live: out/<experiment>/runs/<key>.json (one
- * file per run, written atomically as each run finishes, so an interrupted
- * suite or one shard of a cluster job loses nothing that finished) and
- * out/<experiment>/results.json (every run merged).
+ * Where an experiment's results live:
+ * out/<experiment>/runs/<profile>-seed<seed>/<key>.json (one file per run,
+ * written atomically as each run finishes, so an interrupted suite or one
+ * shard of a cluster job loses nothing that finished, and the quick and full
+ * profiles or two seeds never overwrite each other) and
+ * out/<experiment>/results.json (the runs last merged).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,17 +17,17 @@ export function experimentDir(outDir: string, experimentId: string): string {
   return join(outDir, experimentId);
 }
 
-export function runPath(outDir: string, experimentId: string, key: string): string {
-  return join(experimentDir(outDir, experimentId), 'runs', `${key}.json`);
+export function runPath(outDir: string, experimentId: string, profile: Profile, seed: number, key: string): string {
+  return join(experimentDir(outDir, experimentId), 'runs', `${profile}-seed${seed}`, `${key}.json`);
 }
 
 export function writeRun(outDir: string, result: RunResult): void {
-  writeJsonAtomic(runPath(outDir, result.experiment, result.key), result);
+  writeJsonAtomic(runPath(outDir, result.experiment, result.profile, result.seed, result.key), result);
 }
 
 /** A finished run of exactly this spec, or undefined (missing, unreadable or made from another spec). */
-export function finishedRun(outDir: string, experimentId: string, spec: RunSpec): RunResult | undefined {
-  const path = runPath(outDir, experimentId, spec.key);
+export function finishedRun(outDir: string, experimentId: string, profile: Profile, spec: RunSpec): RunResult | undefined {
+  const path = runPath(outDir, experimentId, profile, spec.seed, spec.key);
   if (!existsSync(path)) return undefined;
   try {
     const result = JSON.parse(readFileSync(path, 'utf8')) as RunResult;
@@ -37,7 +39,7 @@ export function finishedRun(outDir: string, experimentId: string, spec: RunSpec)
 
 /** Every finished run of the plan found on disk (whichever process or shard wrote it), in plan order. */
 export function collectResults(outDir: string, experiment: Experiment, plan: ExperimentPlan, profile: Profile, seed: number): ExperimentResults {
-  const runs = plan.runs.map((spec) => finishedRun(outDir, experiment.id, spec)).filter((r): r is RunResult => r !== undefined);
+  const runs = plan.runs.map((spec) => finishedRun(outDir, experiment.id, profile, spec)).filter((r): r is RunResult => r !== undefined);
   return {
     format: 'hw1-onnx/experiment@1',
     experiment: experiment.id,
@@ -58,11 +60,12 @@ export function writeResults(outDir: string, results: ExperimentResults): string
   return path;
 }
 
-/** Profiles and seeds that have result files for an experiment (for `report` without flags). */
+/** Every run file of an experiment, whatever its profile and seed (for `report` without flags). */
 export function recordedRuns(outDir: string, experimentId: string): RunResult[] {
   const dir = join(experimentDir(outDir, experimentId), 'runs');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
+  return readdirSync(dir, { recursive: true })
+    .map(String)
     .filter((file) => file.endsWith('.json'))
     .flatMap((file) => {
       try {

@@ -44,7 +44,7 @@ export async function runSuite(experiments: readonly Experiment[], options: Suit
   for (const experiment of experiments) {
     const plan = experiment.plan(options.profile, options.seed);
     for (const spec of inShard(plan.runs, options.shard)) {
-      if (!options.force && finishedRun(options.outDir, experiment.id, spec)) skipped++;
+      if (!options.force && finishedRun(options.outDir, experiment.id, options.profile, spec)) skipped++;
       else work.push({ experiment, spec });
     }
   }

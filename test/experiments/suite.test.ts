@@ -28,15 +28,15 @@ describe('experiment suite', () => {
     const outDir = join(scratch, 'resume');
     // The second run "crashes" (its declaration fails): the first run's result must survive.
     await assert.rejects(runSuite([tinyExperiment({ failOn: 'width-8' })], options(outDir), silentProgress()), /layer 1 "fc1"/);
-    assert.ok(existsSync(runPath(outDir, 'tiny', 'width-4')));
-    assert.ok(!existsSync(runPath(outDir, 'tiny', 'width-8')));
-    const firstRun = readFileSync(runPath(outDir, 'tiny', 'width-4'), 'utf8');
+    assert.ok(existsSync(runPath(outDir, 'tiny', 'quick', 1, 'width-4')));
+    assert.ok(!existsSync(runPath(outDir, 'tiny', 'quick', 1, 'width-8')));
+    const firstRun = readFileSync(runPath(outDir, 'tiny', 'quick', 1, 'width-4'), 'utf8');
 
     const resumed = await runSuite([tinyExperiment()], options(outDir), silentProgress());
     assert.equal(resumed.skipped, 1);
     assert.equal(resumed.executed, 2);
     assert.deepEqual(resumed.completeExperiments, ['tiny']);
-    assert.equal(readFileSync(runPath(outDir, 'tiny', 'width-4'), 'utf8'), firstRun, 'the finished run was not redone');
+    assert.equal(readFileSync(runPath(outDir, 'tiny', 'quick', 1, 'width-4'), 'utf8'), firstRun, 'the finished run was not redone');
     const results = JSON.parse(readFileSync(join(outDir, 'tiny', 'results.json'), 'utf8')) as ExperimentResults;
     assert.equal(results.runs.length, 3);
     assert.ok(results.complete);
@@ -51,6 +51,19 @@ describe('experiment suite', () => {
     assert.equal(again.executed, 0);
     const forced = await runSuite([tinyExperiment()], options(outDir, { force: true }), silentProgress());
     assert.equal(forced.executed, 3);
+  });
+
+  it('keeps the quick and full profiles apart, and reports either', async () => {
+    const outDir = join(scratch, 'profiles');
+    await runSuite([tinyExperiment()], options(outDir), silentProgress());
+    const full = await runSuite([tinyExperiment()], options(outDir, { profile: 'full' }), silentProgress());
+    assert.equal(full.executed, 1);
+    assert.ok(existsSync(runPath(outDir, 'tiny', 'quick', 1, 'width-4')));
+    assert.ok(existsSync(runPath(outDir, 'tiny', 'full', 1, 'width-32')));
+    const quickReport = await writeReport([tinyExperiment()], { outDir, profile: 'quick' });
+    assert.match(readFileSync(quickReport.markdownPath, 'utf8'), /Profile \*\*quick\*\*, seed 1: 3 of 3 runs finished/);
+    const fullReport = await writeReport([tinyExperiment()], { outDir, profile: 'full' });
+    assert.match(readFileSync(fullReport.markdownPath, 'utf8'), /Profile \*\*full\*\*, seed 1: 1 of 1 runs finished/);
   });
 
   it('re-runs a result whose spec changed (another seed is another run)', async () => {
@@ -76,8 +89,8 @@ describe('experiment suite', () => {
     await runSuite([tinyExperiment()], options(single), silentProgress());
     await runSuite([tinyExperiment()], options(parallel, { jobs: 2 }), silentProgress());
     for (const key of ['width-4', 'width-8', 'width-16']) {
-      const a = JSON.parse(readFileSync(runPath(single, 'tiny', key), 'utf8')) as RunResult;
-      const b = JSON.parse(readFileSync(runPath(parallel, 'tiny', key), 'utf8')) as RunResult;
+      const a = JSON.parse(readFileSync(runPath(single, 'tiny', 'quick', 1, key), 'utf8')) as RunResult;
+      const b = JSON.parse(readFileSync(runPath(parallel, 'tiny', 'quick', 1, key), 'utf8')) as RunResult;
       assert.deepEqual(b.epochs.map((e) => e.trainLoss), a.epochs.map((e) => e.trainLoss), key);
     }
   });
@@ -88,7 +101,7 @@ describe('report', () => {
     const outDir = join(scratch, 'report');
     await runSuite([tinyExperiment()], options(outDir), silentProgress());
     // Edit one result file as if it came from another machine: the report must show its numbers.
-    const path = runPath(outDir, 'tiny', 'width-8');
+    const path = runPath(outDir, 'tiny', 'quick', 1, 'width-8');
     const run = JSON.parse(readFileSync(path, 'utf8')) as RunResult;
     run.final.trainLoss = 0.0125;
     writeFileSync(path, JSON.stringify(run));
