@@ -23,7 +23,9 @@ export async function main(argv: string[]): Promise<void> {
     .recommendCommands()
     .fail((message, error) => {
       // yargs' own validation (unknown flag, bad choice, missing argument) is a usage error too.
-      reportFailure(error ?? new UserError(`${message.split('\n')[0]} (see hw1-onnx --help)`));
+      // yargs spreads a message over lines ("Invalid values:", then the argument): keep all of it, on one line.
+      const oneLine = (message ?? '').split('\n').map((part) => part.trim()).filter(Boolean).join(' ');
+      reportFailure(error ?? new UserError(`${oneLine} (see hw1-onnx --help)`));
     })
     .help()
     .alias('help', 'h')

@@ -32,6 +32,12 @@ describe('hw1-onnx CLI', () => {
     assertUsageError(['frobnicate'], /Unknown argument|Unknown command/i);
     assertUsageError(['build', 'models', '--model', 'nope'], /unknown model "nope"/);
     assertUsageError(['train', 'mnist-dnn', '--data-dir', join(scratch, 'missing'), '--epochs', '1'], /missing MNIST file/);
+    assertUsageError(['build', 'models', '--dtype', 'float16'], /Argument: dtype, Given: "float16", Choices: "float32", "float64"/);
+    assertUsageError(['train', 'mnist-dnn', '--out', '/dev/null/x'], /cannot write into --out \/dev\/null\/x/);
+    assertUsageError(['build', 'models', '--out', '/dev/null/x'], /cannot write into --out/);
+    assertUsageError(['train', 'mnist-dnn', '--out', ''], /--out must name a folder/);
+    assertUsageError(['train', 'mnist-dnn', '--run-id', '..'], /--run-id "\.\." must start with a letter or digit/);
+    assertUsageError(['report', '--out', join(scratch, 'no-results')], /no experiment results in/);
   });
 
   it('asks for CUDA and fails in one line, without falling back, where there is none', { skip: cudaPresent() ? 'this machine has CUDA' : false }, () => {

@@ -4,7 +4,7 @@ import { findModel } from '../../nn/registry.ts';
 import { resolveModel } from '../../nn/model.ts';
 import { modelSummary } from '../../nn/summary.ts';
 import { writeModelPrograms } from '../../programs/build.ts';
-import { UserError } from '../../util/errors.ts';
+import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 
 export const buildCommand = {
   command: 'build <what>',
@@ -27,7 +27,7 @@ export const buildCommand = {
       }
       return;
     }
-    if (args.out.trim() === '') throw new UserError('--out must name a folder');
+    ensureWritableFolder(args.out);
     const models = (args.model ?? modelDeclarations.map((d) => d.name)).map(findModel);
     for (const model of models) {
       if (args.summary) console.log(modelSummary(model) + '\n');

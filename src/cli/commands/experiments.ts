@@ -7,6 +7,8 @@ import { parseShard, selectExperiments } from '../../experiments/selection.ts';
 import { runSuite } from '../../experiments/suite.ts';
 import { PROFILES, type Profile } from '../../experiments/types.ts';
 import { writeReport } from '../../report/report.ts';
+import { recordedRuns } from '../../experiments/store.ts';
+import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 import { terminalProgress } from '../../runtime/progress.ts';
 import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../runtime/providers.ts';
 import { UserError } from '../../util/errors.ts';
@@ -54,6 +56,7 @@ export const runCommand = {
     const ep = String(args.ep);
     if (!(EXECUTION_PROVIDERS as readonly string[]).includes(ep)) throw new UserError(`unknown execution provider "${ep}" (choose one of: ${EXECUTION_PROVIDERS.join(', ')})`);
     const selected = selectExperiments((args.experiments as string[] | undefined) ?? [], experiments);
+    ensureWritableFolder(String(args.out));
     const summary = await runSuite(
       selected,
       {
@@ -83,6 +86,10 @@ export const reportCommand = {
       .option('seed', { type: 'number', describe: 'report this seed (default: that of the newest results)' })
       .option('out', { type: 'string', default: 'out', describe: 'folder with the results' }),
   handler: async (args: Record<string, unknown>) => {
+    const outDir = String(args.out);
+    if (outDir.trim() === '' || experiments.every((experiment) => recordedRuns(outDir, experiment.id).length === 0)) {
+      throw new UserError(`no experiment results in "${outDir}" (run some first: hw1-onnx run all --profile quick --out ${outDir || 'out'})`);
+    }
     const summary = await writeReport(experiments, {
       outDir: String(args.out),
       profile: args.profile === undefined ? undefined : checkProfile(args.profile),

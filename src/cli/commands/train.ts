@@ -4,6 +4,7 @@ import { modelNames } from '../../nn/registry.ts';
 import { OPTIMIZER_NAMES, optimizerByName } from '../../optim/index.ts';
 import { terminalProgress } from '../../runtime/progress.ts';
 import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../runtime/providers.ts';
+import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 import { UserError } from '../../util/errors.ts';
 
 export const trainCommand = {
@@ -49,7 +50,10 @@ export const trainCommand = {
       throw new UserError(`unknown optimizer "${optimizer}" (choose one of: ${OPTIMIZER_NAMES.join(', ')})`);
     }
     const runId = args['run-id'] as string | undefined;
-    if (runId !== undefined && !/^[A-Za-z0-9._-]+$/.test(runId)) throw new UserError(`--run-id "${runId}" may use only letters, digits, '.', '_' and '-'`);
+    if (runId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(runId)) {
+      throw new UserError(`--run-id "${runId}" must start with a letter or digit and use only letters, digits, '.', '_' and '-'`);
+    }
+    ensureWritableFolder(String(args.out));
     await runTraining(
       {
         model: String(args.model),
