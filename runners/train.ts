@@ -21,6 +21,7 @@ import { defaultStepsPerCall, Trainer } from '../src/runtime/trainer.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomicWrite.ts';
 import { DivergenceError } from '../src/util/errors.ts';
 import { Random } from '../src/util/random.ts';
+import { VERSION } from '../src/version.ts';
 
 export interface TrainConfig {
   model: string;
@@ -33,7 +34,7 @@ export interface TrainConfig {
   seed: number;
   ep: ExecutionProviderName;
   threads?: number;
-  /** Optimizer steps per onnxruntime call; default: many for small networks, 1 otherwise. */
+  /** Optimizer steps per onnxruntime call; default: defaultStepsPerCall (up to 64, fewer when batches are large). */
   stepsPerCall?: number;
   dataDir?: string;
   limitTrain?: number;
@@ -90,7 +91,7 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
     model: { name: model.name, description: model.description, task: model.task, parameterCount: model.parameterCount },
     data: { source: data.source, train: data.train.count, test: data.test.count },
     optimizer: { name: optimizer.name, config: { ...optimizer.config } },
-    software: { node: process.version, onnxruntime: ort.env.versions.common, hw1onnx: '0.1.0' },
+    software: { node: process.version, onnxruntime: ort.env.versions.common, hw1onnx: VERSION },
     epochs: [],
     totalSeconds: 0,
   };
@@ -137,13 +138,13 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
     metrics.status = 'diverged';
     metrics.message = error.message;
     saveRun(dir, model, trainer.parameters(), metrics);
-    await trainer.release();
     throw error;
+  } finally {
+    await trainer.release();
   }
   metrics.totalSeconds = (performance.now() - started) / 1000;
   saveRun(dir, model, trainer.parameters(), metrics);
   await writeCurves(join(dir, 'curves.png'), metrics);
-  await trainer.release();
   return { dir, metrics };
 }
 

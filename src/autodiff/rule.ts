@@ -22,8 +22,3 @@ export interface GradientContext {
  * the input's shape, so rules never repeat that logic.
  */
 export type GradientRule = (context: GradientContext) => ReadonlyArray<Value | null | undefined>;
-
-export interface RuleEntry {
-  readonly rule: GradientRule;
-  readonly doc: string;
-}

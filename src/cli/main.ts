@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../util/errors.ts';
+import { VERSION } from '../version.ts';
 import { buildCommand } from './commands/build.ts';
 import { dataCommand, doctorCommand, setupCommand } from './commands/system.ts';
 import { trainCommand } from './commands/train.ts';
@@ -29,7 +30,7 @@ export async function main(argv: string[]): Promise<void> {
     })
     .help()
     .alias('help', 'h')
-    .version('0.1.0')
+    .version(VERSION)
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .parseAsync();
 }

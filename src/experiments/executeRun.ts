@@ -16,6 +16,7 @@ import { defaultStepsPerCall, Trainer } from '../runtime/trainer.ts';
 import { DivergenceError } from '../util/errors.ts';
 import { Random } from '../util/random.ts';
 import { TARGET_FUNCTIONS } from '../data/functions.ts';
+import { VERSION } from '../version.ts';
 import { specHash } from './specHash.ts';
 import type { EpochRecord, Profile, RunResult, RunSpec } from './types.ts';
 
@@ -67,13 +68,15 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
       epochs.at(-1)!.testAccuracy = test.accuracy;
     }
   } catch (error) {
-    if (!(error instanceof DivergenceError)) throw error;
+    if (!(error instanceof DivergenceError)) {
+      await trainer.release();
+      throw error;
+    }
     status = 'diverged';
     message = error.message;
   }
   const weights = trainer.parameters();
-  const finalTest = await trainer.evaluate(data.test);
-  await trainer.release();
+  const finalTest = await trainer.evaluate(data.test).finally(() => trainer.release());
   const last = epochs.at(-1);
   const result: RunResult = {
     format: 'hw1-onnx/run@1',
@@ -108,7 +111,7 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
     seconds: 0,
     status,
     message,
-    software: { node: process.version, onnxruntime: ort.env.versions.common, hw1onnx: '0.1.0' },
+    software: { node: process.version, onnxruntime: ort.env.versions.common, hw1onnx: VERSION },
     finishedAt: new Date().toISOString(),
   };
   if (spec.predictionPoints) result.predictions = await predictFunction(model, weights, spec.predictionPoints, options);
@@ -132,7 +135,6 @@ async function predictFunction(model: Model, weights: ParameterValues, points: n
   const session = await createSession(serializeGraph(forwardGraph(model)), { ep: options.ep, threads: options.threads });
   const feeds: Record<string, ort.Tensor> = { x: new ort.Tensor('float32', x, [points, 1]) };
   for (const parameter of model.parameters) feeds[parameter.name] = new ort.Tensor('float32', weights.get(parameter.name) as Float32Array, [...parameter.shape]);
-  const y = (await session.run(feeds)).y!.data as Float32Array;
-  await session.release();
+  const y = (await session.run(feeds).finally(() => session.release())).y!.data as Float32Array;
   return { x: Array.from(x), y: Array.from(y), target: Array.from(x, (v) => target.f(v)) };
 }

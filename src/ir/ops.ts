@@ -199,6 +199,7 @@ export function reshape(x: Value, target: number[] | { shape: Value; staticShape
     if (total === undefined || known === undefined) {
       throw new Error(`Reshape: cannot infer -1 for ${formatShape(x.shape)} -> [${target}] with symbolic dimensions`);
     }
+    if (total % known !== 0) throw new Error(`Reshape: ${formatShape(x.shape)} has ${total} elements, not a multiple of ${known} for [${target}]`);
     result[inferred] = total / known;
   }
   const totalIn = staticSize(x.shape);

@@ -97,8 +97,9 @@ export function convTranspose(
     throw new Error(`ConvTranspose: input ${formatShape(x.shape)} has ${x.shape[1]} channels, weight ${formatShape(w.shape)} expects ${inChannels}`);
   }
   for (let axis = 0; axis < 2; axis++) {
-    if (outputPadding[axis]! >= Math.max(c.strides[axis]!, c.dilations[axis]!)) {
-      throw new Error(`ConvTranspose: output padding ${outputPadding} must be smaller than the stride or dilation`);
+    // ONNX allows up to max(stride, dilation) - 1; the gradient rule's adjoint Conv needs it below the stride.
+    if (outputPadding[axis]! >= c.strides[axis]!) {
+      throw new Error(`ConvTranspose: output padding ${outputPadding} must be smaller than the stride ${c.strides}`);
     }
   }
   const size = (n: number, k: number, axis: 0 | 1) =>

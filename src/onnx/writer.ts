@@ -9,6 +9,7 @@ import onnxProto from 'onnx-proto';
 const { onnx } = onnxProto;
 import type { onnx as Proto } from 'onnx-proto';
 import { ONNX_ELEMENT_TYPE } from '../ir/dtype.ts';
+import { VERSION } from '../version.ts';
 import type { Attribute, Graph, TensorData, Value } from '../ir/graph.ts';
 
 /** Opset 17: the newest that Debian's ONNX checker (python3-onnx 1.12) validates. */
@@ -27,7 +28,7 @@ export function serializeGraph(graph: Graph, meta: ModelMetadata = {}): Uint8Arr
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: OPSET_VERSION }],
     producerName: PRODUCER_NAME,
-    producerVersion: '0.1.0',
+    producerVersion: VERSION,
     docString: meta.docString ?? graph.docString,
     metadataProps: Object.entries(meta.metadata ?? {}).map(([key, value]) => ({ key, value })),
     graph: graphProto(graph),

@@ -3,7 +3,9 @@
  * stacked batches. For small networks the cost of a step is mostly the cost
  * of a call (crossing into onnxruntime, feeding and fetching every parameter
  * and state tensor); a Loop pays it once per K steps. The body is exactly
- * train_step's computation, so K steps here equal K single steps.
+ * train_step's computation, so K steps here equal K single steps, bit for
+ * bit, except in models with Dropout, whose masks come from each graph's own
+ * seeded random stream.
  */
 import { Graph, type Value } from '../ir/graph.ts';
 import { add, argMax, cast, equal, gather, identity, reduceSum, shape, sqrt, squeeze } from '../ir/ops.ts';

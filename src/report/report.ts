@@ -12,6 +12,7 @@ import { renderExperiment } from '../experiments/render.ts';
 import { recordedRuns } from '../experiments/store.ts';
 import type { Profile } from '../experiments/types.ts';
 import { writeFileAtomic } from '../util/atomicWrite.ts';
+import { VERSION } from '../version.ts';
 import { reportHtml } from './html.ts';
 
 export interface ReportOptions {
@@ -32,7 +33,7 @@ export async function writeReport(experiments: readonly Experiment[], options: R
   const lines = [
     `# ${title}`,
     '',
-    `Generated ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by hw1-onnx 0.1.0 (onnxruntime-node ${ort.env.versions.common}, Node ${process.version}, ${cpus().length} CPU cores: ${cpus()[0]?.model ?? 'unknown'}). Every number below was computed by the runs this report was made from.`,
+    `Generated ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by hw1-onnx ${VERSION} (onnxruntime-node ${ort.env.versions.common}, Node ${process.version}, ${cpus().length} CPU cores: ${cpus()[0]?.model ?? 'unknown'}). Every number below was computed by the runs this report was made from.`,
     '',
   ];
   const sections: ReportSummary['sections'] = [];

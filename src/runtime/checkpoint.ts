@@ -21,9 +21,10 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, met
     header[name] = { dtype: tensor.data instanceof Float64Array ? 'F64' : 'F32', shape: tensor.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8); // keeps the data 8-byte aligned
-  const headerBytes = new TextEncoder().encode(json);
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  // Spaces pad the header (counted in bytes: metadata may be non-ASCII) so the data starts 8-byte aligned.
+  const headerBytes = new Uint8Array(json.length + ((8 - (json.length % 8)) % 8)).fill(0x20);
+  headerBytes.set(json);
   const out = new Uint8Array(8 + headerBytes.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);

@@ -22,9 +22,8 @@ function probeModel(): Uint8Array {
 export async function probeProvider(ep: ExecutionProviderName): Promise<ProviderStatus> {
   try {
     const session = await createSession(probeModel(), { ep, threads: 1 });
-    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(-1, 2, -3, 4), [4]) });
+    const out = await session.run({ x: new ort.Tensor('float32', Float32Array.of(-1, 2, -3, 4), [4]) }).finally(() => session.release());
     const ok = Array.from(out.y!.data as Float32Array).join(',') === '0,2,0,4';
-    await session.release();
     return { ep, available: ok, detail: ok ? 'ran a test graph correctly' : 'ran a test graph but gave wrong numbers' };
   } catch (error) {
     return { ep, available: false, detail: (error as Error).message };

