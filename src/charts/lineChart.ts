@@ -180,7 +180,10 @@ export function lineChartConfig(spec: LineChartSpec): LineChartConfig {
       type: spec.logY ? 'logarithmic' : 'linear',
       position: 'left',
       title: { display: true, text: spec.yLabel, font: font(13) },
-      ticks: spec.logY ? { font: font(11), callback: (value, _index, ticks) => logTickLabel(value, ticks.map((t) => t.value)) } : { font: font(11) },
+      ticks: spec.logY
+        ? // logTickLabel already thins the labels; chart.js's own skipping would drop whole decades.
+          { font: font(11), autoSkip: false, callback: (value, _index, ticks) => logTickLabel(value, ticks.map((t) => t.value)) }
+        : { font: font(11) },
     },
   };
   if (usesRight) {
