@@ -12,9 +12,21 @@ export function hasNvidiaDriver(): boolean {
   return spawnSync('nvidia-smi', ['-L'], { encoding: 'utf8' }).status === 0;
 }
 
+/** The highest CUDA version the driver supports, from nvidia-smi's banner ("CUDA Version: 12.4"), or undefined. */
+export function driverCudaVersion(): { major: number; minor: number } | undefined {
+  const banner = spawnSync('nvidia-smi', [], { encoding: 'utf8' }).stdout ?? '';
+  const match = /CUDA Version:\s*(\d+)\.(\d+)/.exec(banner);
+  return match ? { major: Number(match[1]), minor: Number(match[2]) } : undefined;
+}
+
 export function installCudaProvider(): string {
   if (!hasNvidiaDriver()) {
     throw new UserError('no NVIDIA driver found (nvidia-smi did not run); CUDA needs an NVIDIA GPU with its driver; use --ep cpu here');
+  }
+  // onnxruntime-node 1.30 ships CUDA 12 providers only: an older driver cannot run them.
+  const cuda = driverCudaVersion();
+  if (cuda && cuda.major < 12) {
+    throw new UserError(`the NVIDIA driver supports CUDA ${cuda.major}.${cuda.minor}, but onnxruntime-node's CUDA provider needs CUDA 12; update the driver, or use --ep cpu`);
   }
   const packageDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
   const result = spawnSync(process.execPath, [join(packageDir, 'script', 'install')], {
