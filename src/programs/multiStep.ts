@@ -8,12 +8,12 @@
  * seeded random stream.
  */
 import { Graph, type Value } from '../ir/graph.ts';
-import { add, argMax, cast, equal, gather, identity, reduceSum, shape, sqrt, squeeze } from '../ir/ops.ts';
+import { add, gather, identity, shape, sqrt, squeeze } from '../ir/ops.ts';
 import { loop } from '../ir/controlFlow.ts';
 import type { Model } from '../nn/model.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { BATCH, modelGraph, targetSignature, type FloatType } from './modelInputs.ts';
-import { addOptimizerOutputs, applyOptimizer, lossAndGradients, stateInputName, sumOfSquares } from './programs.ts';
+import { addOptimizerOutputs, addOptimizerStateInputs, applyOptimizer, correctCount, lossAndGradients, stateInputName, sumOfSquares } from './programs.ts';
 
 export const STEPS = 'K';
 
@@ -28,10 +28,7 @@ export function multiStepTrainGraph(model: Model, optimizer: Optimizer, dtype: F
   const x = graph.input('x');
   const target = targetSignature(model, dtype);
   const targets = graph.addInput('target', target.dtype, [STEPS, ...target.shape], 'one batch of targets per step, [K, ...]');
-  const states = new Map<string, Map<string, Value>>();
-  for (const [name, param] of parameters) {
-    states.set(name, new Map(optimizer.stateSlots.map((slot) => [slot, graph.addInput(stateInputName(name, slot), dtype, param.shape, `${optimizer.name} state "${slot}" of ${name}`)])));
-  }
+  const states = addOptimizerStateInputs(graph, optimizer, parameters, dtype);
   const lrs = graph.addInput('lr', dtype, [STEPS], 'the learning rate of each step');
   const firstStep = graph.addInput('step', 'int64', [], 'the 1-based number of the first step');
   // K is read from the learning-rate vector's length.
@@ -89,7 +86,7 @@ function stepBody(
     body.addOutput('step/loss', loss);
     body.addOutput('step/grad_norm', gradNorm);
     if (model.task === 'classification') {
-      body.addOutput('step/correct', body.withScope('metrics', () => reduceSum(cast(equal(argMax(y, 1), target), 'int64'))));
+      body.addOutput('step/correct', correctCount(y, target));
     }
     return body;
   });

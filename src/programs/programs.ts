@@ -89,7 +89,8 @@ export interface OptimizerInputs {
   step: Value;
 }
 
-export function addOptimizerInputs(graph: Graph, optimizer: Optimizer, parameters: ReadonlyMap<string, Value>, dtype: FloatType): OptimizerInputs {
+/** state.<param>.<slot> inputs for every parameter and slot, in parameter order. */
+export function addOptimizerStateInputs(graph: Graph, optimizer: Optimizer, parameters: ReadonlyMap<string, Value>, dtype: FloatType) {
   const states = new Map<string, Map<string, Value>>();
   for (const [name, param] of parameters) {
     const slots = new Map<string, Value>();
@@ -98,6 +99,11 @@ export function addOptimizerInputs(graph: Graph, optimizer: Optimizer, parameter
     }
     states.set(name, slots);
   }
+  return states;
+}
+
+export function addOptimizerInputs(graph: Graph, optimizer: Optimizer, parameters: ReadonlyMap<string, Value>, dtype: FloatType): OptimizerInputs {
+  const states = addOptimizerStateInputs(graph, optimizer, parameters, dtype);
   const lr = graph.addInput('lr', dtype, [], 'learning rate (an input, so schedules need no rebuild)');
   const step = graph.addInput('step', 'int64', [], 'the 1-based number of this step (bias corrections, first-step momentum)');
   return { states, lr, step };
@@ -132,7 +138,8 @@ export function addOptimizerOutputs(graph: Graph, optimizer: Optimizer, names: r
   });
 }
 
-function correctCount(logits: Value, labels: Value): Value {
+/** Correctly classified examples of a batch: argmax of the logits equals the label. */
+export function correctCount(logits: Value, labels: Value): Value {
   return logits.graph.withScope('metrics', () => reduceSum(cast(equal(argMax(logits, 1), labels), 'int64'), undefined, false, { name: 'correct' }));
 }
 

@@ -10,7 +10,8 @@ import { writeReport } from '../../report/report.ts';
 import { recordedRuns } from '../../experiments/store.ts';
 import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 import { terminalProgress } from '../../runtime/progress.ts';
-import { EXECUTION_PROVIDERS, isExecutionProvider } from '../../runtime/providers.ts';
+import { EXECUTION_PROVIDERS } from '../../runtime/providers.ts';
+import { providerFlag, wholeNumberFlag } from '../flags.ts';
 import { UserError } from '../../util/errors.ts';
 
 const registry = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '../../../runners/index.ts')).href;
@@ -22,10 +23,6 @@ function checkProfile(value: unknown): Profile {
   return value as Profile;
 }
 
-function checkWholeNumber(name: string, value: unknown, minimum: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum) throw new UserError(`--${name} must be a whole number of at least ${minimum}, got ${value}`);
-  return value;
-}
 
 export const runCommand = {
   command: 'run [experiments..]',
@@ -53,17 +50,16 @@ export const runCommand = {
       return;
     }
     const profile = checkProfile(args.profile);
-    const ep = String(args.ep);
-    if (!isExecutionProvider(ep)) throw new UserError(`unknown execution provider "${ep}" (choose one of: ${EXECUTION_PROVIDERS.join(', ')})`);
+    const ep = providerFlag(args.ep);
     const selected = selectExperiments((args.experiments as string[] | undefined) ?? [], experiments);
     ensureWritableFolder(String(args.out));
     const summary = await runSuite(
       selected,
       {
         profile,
-        seed: checkWholeNumber('seed', args.seed, 0),
+        seed: wholeNumberFlag('seed', args.seed, 0),
         ep,
-        jobs: checkWholeNumber('jobs', args.jobs, 1),
+        jobs: wholeNumberFlag('jobs', args.jobs, 1),
         force: Boolean(args.force),
         shard: args.shard === undefined ? undefined : parseShard(String(args.shard)),
         outDir: String(args.out),
@@ -93,7 +89,7 @@ export const reportCommand = {
     const summary = await writeReport(experiments, {
       outDir: String(args.out),
       profile: args.profile === undefined ? undefined : checkProfile(args.profile),
-      seed: args.seed === undefined ? undefined : checkWholeNumber('seed', args.seed, 0),
+      seed: args.seed === undefined ? undefined : wholeNumberFlag('seed', args.seed, 0),
     });
     for (const section of summary.sections) {
       console.log(`${section.experiment.padEnd(16)} ${section.runs}/${section.planned} runs${section.profile ? ` (${section.profile})` : ' (not run yet)'}`);

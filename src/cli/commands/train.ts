@@ -3,7 +3,8 @@ import { runTraining } from '../../../runners/train.ts';
 import { modelNames } from '../../nn/registry.ts';
 import { OPTIMIZER_NAMES, optimizerByName } from '../../optim/index.ts';
 import { terminalProgress } from '../../runtime/progress.ts';
-import { EXECUTION_PROVIDERS, isExecutionProvider } from '../../runtime/providers.ts';
+import { EXECUTION_PROVIDERS } from '../../runtime/providers.ts';
+import { numberFlag, providerFlag, wholeNumberFlag } from '../flags.ts';
 import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 import { UserError } from '../../util/errors.ts';
 
@@ -30,21 +31,8 @@ export const trainCommand = {
       .option('run-id', { type: 'string', describe: 'name of the run folder (default: model-optimizer-seed-time)' })
       .example('$0 train mnist-dnn --epochs 3 --batch 64 --optimizer adam --lr 1e-3 --seed 1', 'the walking skeleton run'),
   handler: async (args: Record<string, unknown>) => {
-    const positiveInteger = (name: string, value: unknown) => {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-        throw new UserError(`--${name} must be a whole number of at least 1, got ${value}`);
-      }
-      return value;
-    };
-    const optional = (name: string) => (args[name] === undefined ? undefined : positiveInteger(name, args[name]));
-    const finite = (name: string, value: unknown, check: (v: number) => boolean, rule: string) => {
-      if (typeof value !== 'number' || !Number.isFinite(value) || !check(value)) throw new UserError(`--${name} must be ${rule}, got ${value}`);
-      return value;
-    };
-    const ep = String(args.ep);
-    if (!isExecutionProvider(ep)) {
-      throw new UserError(`unknown execution provider "${ep}" (choose one of: ${EXECUTION_PROVIDERS.join(', ')})`);
-    }
+    const optional = (name: string) => (args[name] === undefined ? undefined : wholeNumberFlag(name, args[name], 1));
+    const ep = providerFlag(args.ep);
     const optimizer = String(args.optimizer);
     if (!(OPTIMIZER_NAMES as readonly string[]).includes(optimizer)) {
       throw new UserError(`unknown optimizer "${optimizer}" (choose one of: ${OPTIMIZER_NAMES.join(', ')})`);
@@ -57,13 +45,13 @@ export const trainCommand = {
     await runTraining(
       {
         model: String(args.model),
-        epochs: positiveInteger('epochs', args.epochs),
-        batchSize: positiveInteger('batch', args.batch),
+        epochs: wholeNumberFlag('epochs', args.epochs, 1),
+        batchSize: wholeNumberFlag('batch', args.batch, 1),
         optimizer,
-        lr: args.lr === undefined ? optimizerByName(optimizer).defaultLr : finite('lr', args.lr, (v) => v > 0, 'a positive number'),
-        momentum: args.momentum === undefined ? undefined : finite('momentum', args.momentum, (v) => v >= 0, 'at least 0'),
-        weightDecay: args['weight-decay'] === undefined ? undefined : finite('weight-decay', args['weight-decay'], (v) => v >= 0, 'at least 0'),
-        seed: finite('seed', args.seed, (v) => Number.isInteger(v) && v >= 0, 'a whole number of at least 0'),
+        lr: args.lr === undefined ? optimizerByName(optimizer).defaultLr : numberFlag('lr', args.lr, (v) => v > 0, 'a positive number'),
+        momentum: args.momentum === undefined ? undefined : numberFlag('momentum', args.momentum, (v) => v >= 0, 'at least 0'),
+        weightDecay: args['weight-decay'] === undefined ? undefined : numberFlag('weight-decay', args['weight-decay'], (v) => v >= 0, 'at least 0'),
+        seed: wholeNumberFlag('seed', args.seed, 0),
         ep,
         threads: optional('threads'),
         stepsPerCall: optional('steps-per-call'),
