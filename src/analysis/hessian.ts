@@ -174,20 +174,33 @@ export async function fullHessian(
         `raise options.maxParameters, or use topHessianEigenvalue (power iteration with HVPs) for the sharpness`,
     );
   }
+  const operator = await hessianOperator(model, weights, data, options);
+  try {
+    return await hessianFromOperator(operator, { ...options, label: model.name });
+  } finally {
+    await operator.release();
+  }
+}
+
+/**
+ * The full Hessian from an open Hessian-vector-product operator (column i is
+ * H e_i), checked for symmetry and symmetrized. Lets a caller that computes
+ * many Hessians keep one session open.
+ */
+export async function hessianFromOperator(
+  operator: HessianOperator,
+  options: { dtype?: 'float32' | 'float64'; symmetryTolerance?: number; label?: string } = {},
+): Promise<FullHessian> {
   const dtype = options.dtype ?? 'float64';
   const tolerance = options.symmetryTolerance ?? (dtype === 'float64' ? 1e-10 : 1e-4);
   const started = performance.now();
-  const operator = await hessianOperator(model, weights, data, options);
+  const size = operator.size;
   const columns: Float64Array[] = [];
-  try {
-    const basis = new Float64Array(size);
-    for (let i = 0; i < size; i++) {
-      basis[i] = 1;
-      columns.push(await operator.apply(basis));
-      basis[i] = 0;
-    }
-  } finally {
-    await operator.release();
+  const basis = new Float64Array(size);
+  for (let i = 0; i < size; i++) {
+    basis[i] = 1;
+    columns.push(await operator.apply(basis));
+    basis[i] = 0;
   }
 
   let maxAsymmetry = 0;
@@ -201,7 +214,7 @@ export async function fullHessian(
   const relativeAsymmetry = maxAbs > 0 ? maxAsymmetry / maxAbs : 0;
   if (!(relativeAsymmetry <= tolerance)) {
     throw new Error(
-      `fullHessian: the Hessian of ${model.name} is not symmetric to round-off (max |H_ij - H_ji| = ${maxAsymmetry.toExponential(3)}, ` +
+      `fullHessian: the Hessian of ${options.label ?? 'the model'} is not symmetric to round-off (max |H_ij - H_ji| = ${maxAsymmetry.toExponential(3)}, ` +
         `${relativeAsymmetry.toExponential(3)} of max |H_ij|, tolerance ${tolerance}); the Hessian-vector products are wrong`,
     );
   }
