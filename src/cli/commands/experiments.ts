@@ -82,15 +82,14 @@ export const reportCommand = {
       .option('seed', { type: 'number', describe: 'report this seed (default: that of the newest results)' })
       .option('out', { type: 'string', default: 'out', describe: 'folder with the results' }),
   handler: async (args: Record<string, unknown>) => {
+    // Flags first, then the folder: a bad flag is reported as such wherever it is run.
+    const profile = args.profile === undefined ? undefined : checkProfile(args.profile);
+    const seed = args.seed === undefined ? undefined : wholeNumberFlag('seed', args.seed, 0);
     const outDir = String(args.out);
     if (outDir.trim() === '' || experiments.every((experiment) => recordedRuns(outDir, experiment.id).length === 0)) {
       throw new UserError(`no experiment results in "${outDir}" (run some first: hw1-onnx run all --profile quick --out ${outDir || 'out'})`);
     }
-    const summary = await writeReport(experiments, {
-      outDir: String(args.out),
-      profile: args.profile === undefined ? undefined : checkProfile(args.profile),
-      seed: args.seed === undefined ? undefined : wholeNumberFlag('seed', args.seed, 0),
-    });
+    const summary = await writeReport(experiments, { outDir, profile, seed });
     for (const section of summary.sections) {
       console.log(`${section.experiment.padEnd(16)} ${section.runs}/${section.planned} runs${section.profile ? ` (${section.profile})` : ' (not run yet)'}`);
     }
