@@ -8,7 +8,7 @@ import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 
 export const buildCommand = {
   command: 'build <what>',
-  describe: 'emit the ONNX graphs (forward, gradient, train_step, eval) and manifest.json of every model',
+  describe: 'emit every model\'s ONNX graphs and manifest.json into graphs/',
   builder: (yargs: Argv) =>
     yargs
       .positional('what', { choices: ['models'] as const, describe: 'what to build', demandOption: true })

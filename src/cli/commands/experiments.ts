@@ -26,7 +26,7 @@ function checkProfile(value: unknown): Profile {
 
 export const runCommand = {
   command: 'run [experiments..]',
-  describe: 'run experiments of HW1 (an id, a section such as 1-1, or all) and draw their charts into out/',
+  describe: 'run HW1 experiments (an id, a section such as 1-1, or all)',
   builder: (yargs: Argv) =>
     yargs
       .positional('experiments', { type: 'string', array: true, describe: 'experiment ids, sections or "all"' })
@@ -75,7 +75,7 @@ export const runCommand = {
 
 export const reportCommand = {
   command: 'report',
-  describe: 'write out/report.md and a self-contained out/report.html from the results in out/',
+  describe: 'write out/report.md and a self-contained out/report.html',
   builder: (yargs: Argv) =>
     yargs
       .option('profile', { type: 'string', describe: 'report this profile (default: each experiment\'s newest results)' })

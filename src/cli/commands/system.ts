@@ -8,7 +8,7 @@ import { DataError, UserError } from '../../util/errors.ts';
 
 export const doctorCommand = {
   command: 'doctor',
-  describe: 'which execution providers work here, and what is missing for the others',
+  describe: 'which execution providers work here, and what the others need',
   builder: (yargs: Argv) => yargs,
   handler: async () => {
     const { lines, statuses } = await doctorReport();

@@ -10,7 +10,7 @@ import { UserError } from '../../util/errors.ts';
 
 export const trainCommand = {
   command: 'train <model>',
-  describe: 'train a model through its emitted train_step graph; writes out/runs/<run-id>/',
+  describe: 'train a model through its train_step graph; writes out/runs/<id>/',
   builder: (yargs: Argv) =>
     yargs
       .positional('model', { type: 'string', describe: `a model from models/ (${modelNames().join(', ')})`, demandOption: true })
