@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ExecutionProviderName } from '../runtime/providers.ts';
-import { UserError } from '../util/errors.ts';
+import { DataError, UserError } from '../util/errors.ts';
 import type { Profile, RunResult } from './types.ts';
 
 export interface RunJob {
@@ -41,8 +41,9 @@ export class WorkerPool {
       });
       worker.removeAllListeners('error');
       if (!reply.ok) {
-        const userMistake = ['UserError', 'DataError', 'ModelDeclarationError'].includes(reply.name ?? '');
-        const error = userMistake ? new UserError(reply.message!) : new Error(reply.message);
+        // Errors cross threads as name and message; rebuild the classes the suite tells apart.
+        const userMistake = ['UserError', 'ModelDeclarationError'].includes(reply.name ?? '');
+        const error = reply.name === 'DataError' ? new DataError(reply.message!) : userMistake ? new UserError(reply.message!) : new Error(reply.message);
         throw error;
       }
       return reply.result!;

@@ -13,6 +13,7 @@ import { WorkerPool } from './pool.ts';
 import { renderExperiment } from './render.ts';
 import { inShard } from './selection.ts';
 import { formatNumber } from './summaries.ts';
+import { DataError } from '../util/errors.ts';
 import { finishedRun, writeRun } from './store.ts';
 import type { Profile, RunSpec } from './types.ts';
 
@@ -33,6 +34,8 @@ export interface SuiteSummary {
   executed: number;
   skipped: number;
   diverged: string[];
+  /** Runs skipped because their data set is missing. */
+  missingData: string[];
   completeExperiments: string[];
   seconds: number;
 }
@@ -55,18 +58,28 @@ export async function runSuite(experiments: readonly Experiment[], options: Suit
   const threads = options.threads ?? Math.max(1, Math.floor(cpus().length / options.jobs));
   const pool = options.jobs > 1 ? new WorkerPool(options.jobs, options.registry) : null;
   const diverged: string[] = [];
+  const missingData: string[] = [];
   let done = 0;
   const runOne = async ({ experiment, spec }: { experiment: Experiment; spec: RunSpec }) => {
     const job = { experiment: experiment.id, profile: options.profile, seed: options.seed, ep: options.ep, threads };
     let result;
-    if (pool) result = await pool.run({ ...job, key: spec.key });
-    else {
-      progress.start(`${experiment.id} ${spec.key}`, spec.training.epochs);
-      try {
-        result = await executeRun(spec, { ...job, onEpoch: (epoch) => progress.update(epoch, `epoch ${epoch}/${spec.training.epochs}`) });
-      } finally {
-        progress.stop();
+    try {
+      if (pool) result = await pool.run({ ...job, key: spec.key });
+      else {
+        progress.start(`${experiment.id} ${spec.key}`, spec.training.epochs);
+        try {
+          result = await executeRun(spec, { ...job, onEpoch: (epoch) => progress.update(epoch, `epoch ${epoch}/${spec.training.epochs}`) });
+        } finally {
+          progress.stop();
+        }
       }
+    } catch (error) {
+      // A missing data set (CIFAR-10 not fetched) skips its runs; the suite and the report go on without them.
+      if (!(error instanceof DataError)) throw error;
+      done++;
+      missingData.push(`${experiment.id}/${spec.key}`);
+      progress.log(`[${done}/${work.length}] ${experiment.id} ${spec.key}: skipped: ${error.message}`);
+      return;
     }
     writeRun(options.outDir, result);
     done++;
@@ -91,10 +104,10 @@ export async function runSuite(experiments: readonly Experiment[], options: Suit
       completeExperiments.push(experiment.id);
       progress.log(`${experiment.id}: ${rendered.results.runs.length} runs -> ${rendered.resultsPath}, ${rendered.charts.length} chart(s)`);
     } else {
-      progress.log(`${experiment.id}: ${rendered.results.runs.length} of ${rendered.results.planned} runs finished so far (other shards may hold the rest)`);
+      progress.log(`${experiment.id}: ${rendered.results.runs.length} of ${rendered.results.planned} runs finished so far (the rest: on other shards, or their data set is missing)`);
     }
   }
-  return { executed: work.length, skipped, diverged, completeExperiments, seconds: (performance.now() - started) / 1000 };
+  return { executed: work.length - missingData.length, skipped, diverged, missingData, completeExperiments, seconds: (performance.now() - started) / 1000 };
 }
 
 function formatDuration(seconds: number): string {

@@ -30,7 +30,7 @@ export interface RunSpec {
   /** Groups runs drawn in one chart (the function, the data set). */
   group: string;
   model: ModelDeclaration;
-  data: { limitTrain?: number; limitTest?: number };
+  data: { limitTrain?: number; limitTest?: number; dataDir?: string };
   training: TrainingSettings;
   seed: number;
   /** Record the trained model's predictions on this many evenly spaced points of (0, 1] (function fits). */

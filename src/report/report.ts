@@ -58,7 +58,7 @@ export async function writeReport(experiments: readonly Experiment[], options: R
       lines.push(`No finished runs for profile ${profile}, seed ${seed}: \`hw1-onnx run ${experiment.id} --profile ${profile} --seed ${seed}\`.`, '');
       continue;
     }
-    lines.push(`Profile **${profile}**, seed ${seed}: ${results.runs.length} of ${results.planned} runs finished.${results.complete ? '' : ' The rest are missing (still running, or on other shards): the figures below show only the finished runs.'}`, '');
+    lines.push(`Profile **${profile}**, seed ${seed}: ${results.runs.length} of ${results.planned} runs finished.${results.complete ? '' : ' The rest are missing (still running, on other shards, or their data set is missing: `hw1-onnx data info`): the figures below show only the finished runs.'}`, '');
     lines.push(experiment.report(results, charts), '');
   }
   const markdown = lines.join('\n');

@@ -66,6 +66,15 @@ describe('experiment suite', () => {
     assert.match(readFileSync(fullReport.markdownPath, 'utf8'), /Profile \*\*full\*\*, seed 1: 1 of 1 runs finished/);
   });
 
+  it('skips runs whose data set is missing and goes on with the rest', async () => {
+    const outDir = join(scratch, 'missing-data');
+    const summary = await runSuite([tinyExperiment({ missingDataOn: 'width-8' })], options(outDir), silentProgress());
+    assert.deepEqual(summary.missingData, ['tiny/width-8']);
+    assert.equal(summary.executed, 2);
+    assert.ok(existsSync(runPath(outDir, 'tiny', 'quick', 1, 'width-16')), 'the run after the missing one still ran');
+    assert.deepEqual(summary.completeExperiments, []);
+  });
+
   it('re-runs a result whose spec changed (another seed is another run)', async () => {
     const outDir = join(scratch, 'stale');
     await runSuite([tinyExperiment()], options(outDir), silentProgress());

@@ -6,7 +6,7 @@ import { formatNumber } from '../../src/experiments/summaries.ts';
 import { dense, relu } from '../../src/nn/layers.ts';
 import { sequential } from '../../src/nn/model.ts';
 
-export function tinyExperiment(options: { failOn?: string } = {}): Experiment {
+export function tinyExperiment(options: { failOn?: string; missingDataOn?: string } = {}): Experiment {
   return {
     id: 'tiny',
     section: '0-0',
@@ -20,12 +20,12 @@ export function tinyExperiment(options: { failOn?: string } = {}): Experiment {
           label: `1-${width}-1`,
           group: 'sinc',
           // A model whose declaration fails stands for a crash in the middle of a suite.
-          model: sequential(`tiny-${width}`, { description: 'test', task: 'regression', inputShape: [1], dataset: 'function:sinc' }, [
+          model: sequential(`tiny-${width}`, { description: 'test', task: 'regression', inputShape: [1], dataset: options.missingDataOn === `width-${width}` ? 'mnist' : 'function:sinc' }, [
             dense(options.failOn === `width-${width}` ? 0 : width),
             relu(),
             dense(1),
           ]),
-          data: { limitTrain: 64, limitTest: 32 },
+          data: { limitTrain: 64, limitTest: 32, ...(options.missingDataOn === `width-${width}` ? { dataDir: '/nonexistent-data' } : {}) },
           training: { epochs: 4, batchSize: 16, optimizer: 'adam', lr: 1e-2, evalEvery: 2 },
           seed,
           predictionPoints: 10,

@@ -68,7 +68,7 @@ export const runCommand = {
       terminalProgress(),
     );
     console.log(
-      `done in ${summary.seconds.toFixed(1)} s: ${summary.executed} run(s) executed, ${summary.skipped} skipped as finished${summary.diverged.length ? `, diverged: ${summary.diverged.join(', ')}` : ''}; write the report with: hw1-onnx report`,
+      `done in ${summary.seconds.toFixed(1)} s: ${summary.executed} run(s) executed, ${summary.skipped} skipped as finished${summary.diverged.length ? `, diverged: ${summary.diverged.join(', ')}` : ''}${summary.missingData.length ? `, ${summary.missingData.length} skipped for missing data (see above)` : ''}; write the report with: hw1-onnx report`,
     );
   },
 };
