@@ -4,6 +4,7 @@ import type { SKRSContext2D } from '@napi-rs/canvas';
 import { writeFileAtomic } from '../util/atomicWrite.ts';
 import { logTickLabel } from './lineChart.ts';
 import { CHART_FONT_FAMILY } from './render.ts';
+import { checkChartSize } from './specChecks.ts';
 
 /**
  * A 2-D field drawn as a color map with iso-lines: loss landscapes, where z is
@@ -296,9 +297,7 @@ export function validateHeatmapSpec(spec: HeatmapSpec): void {
       throw new Error(`${chart}: mark ${JSON.stringify(mark.label)} at (${mark.x}, ${mark.y}) lies outside the grid [${x0}, ${xN}] x [${y0}, ${yN}]`);
     }
   }
-  for (const [key, value] of [['width', spec.width], ['height', spec.height]] as const) {
-    if (value !== undefined && (!Number.isInteger(value) || value <= 0)) throw new Error(`${chart}: ${key} must be a positive integer, got ${value}`);
-  }
+  checkChartSize(chart, spec);
 }
 
 // ---------------------------------------------------------------------------

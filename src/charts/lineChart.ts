@@ -1,8 +1,9 @@
-import type { ChartConfiguration, FontSpec } from 'chart.js';
+import type { ChartConfiguration } from 'chart.js';
 
 import { writeFileAtomic } from '../util/atomicWrite.ts';
 import { assignColors } from './palette.ts';
-import { CHART_FONT_FAMILY, renderChart } from './render.ts';
+import { renderChart } from './render.ts';
+import { chartFont, checkChartSize, checkFinitePoints } from './specChecks.ts';
 
 /** One line of a chart. */
 export interface Series {
@@ -93,10 +94,6 @@ export function logTickLabel(value: number | string, allValues: readonly number[
   return compactNumber(v);
 }
 
-function font(size: number, weight: FontSpec['weight'] = 'normal'): Partial<FontSpec> {
-  return { family: CHART_FONT_FAMILY, size, weight };
-}
-
 /**
  * Checks a spec and throws an Error that names the chart and the series at
  * fault: no series at all, a non-finite x or y (filter NaN losses of a
@@ -110,13 +107,7 @@ export function validateLineChartSpec(spec: LineChartSpec): void {
   }
   for (const series of spec.series) {
     const name = JSON.stringify(series.label);
-    series.points.forEach((point, i) => {
-      if (!Number.isFinite(point.x) || !Number.isFinite(point.y)) {
-        throw new Error(
-          `line chart ${chart}: series ${name} has a non-finite point at index ${i} (x=${point.x}, y=${point.y})`,
-        );
-      }
-    });
+    checkFinitePoints(`line chart ${chart}`, series.label, series.points);
     if (spec.logY && (series.axis ?? 'left') === 'left') {
       const bad = series.points.findIndex((point) => point.y <= 0);
       if (bad >= 0) {
@@ -127,11 +118,7 @@ export function validateLineChartSpec(spec: LineChartSpec): void {
       }
     }
   }
-  for (const [key, value] of [['width', spec.width], ['height', spec.height]] as const) {
-    if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
-      throw new Error(`line chart ${chart}: ${key} must be a positive integer, got ${value}`);
-    }
-  }
+  checkChartSize(`line chart ${chart}`, spec);
 }
 
 /**
@@ -172,26 +159,26 @@ export function lineChartConfig(spec: LineChartSpec): LineChartConfig {
     x: {
       type: 'linear',
       position: 'bottom',
-      title: { display: true, text: spec.xLabel, font: font(13) },
+      title: { display: true, text: spec.xLabel, font: chartFont(13) },
       // Whole-number ticks; one per unit only while that gives a readable count.
-      ticks: spec.integerX ? { font: font(11), precision: 0, ...(xSpan(spec) <= 20 ? { stepSize: 1 } : {}) } : { font: font(11) },
+      ticks: spec.integerX ? { font: chartFont(11), precision: 0, ...(xSpan(spec) <= 20 ? { stepSize: 1 } : {}) } : { font: chartFont(11) },
     },
     y: {
       type: spec.logY ? 'logarithmic' : 'linear',
       position: 'left',
-      title: { display: true, text: spec.yLabel, font: font(13) },
+      title: { display: true, text: spec.yLabel, font: chartFont(13) },
       ticks: spec.logY
         ? // logTickLabel already thins the labels; chart.js's own skipping would drop whole decades.
-          { font: font(11), autoSkip: false, callback: (value, _index, ticks) => logTickLabel(value, ticks.map((t) => t.value)) }
-        : { font: font(11) },
+          { font: chartFont(11), autoSkip: false, callback: (value, _index, ticks) => logTickLabel(value, ticks.map((t) => t.value)) }
+        : { font: chartFont(11) },
     },
   };
   if (usesRight) {
     scales['y2'] = {
       type: 'linear',
       position: 'right',
-      title: { display: spec.y2Label !== undefined, text: spec.y2Label ?? '', font: font(13) },
-      ticks: { font: font(11) },
+      title: { display: spec.y2Label !== undefined, text: spec.y2Label ?? '', font: chartFont(13) },
+      ticks: { font: chartFont(11) },
       grid: { drawOnChartArea: false },
     };
   }
@@ -209,12 +196,12 @@ export function lineChartConfig(spec: LineChartSpec): LineChartConfig {
       layout: { padding: 8 },
       scales,
       plugins: {
-        title: { display: true, text: spec.title, font: font(16, 'bold'), padding: { top: 4, bottom: 8 } },
+        title: { display: true, text: spec.title, font: chartFont(16, 'bold'), padding: { top: 4, bottom: 8 } },
         legend: {
           display: true,
           position: 'top',
           labels: {
-            font: font(12),
+            font: chartFont(12),
             color: '#333333',
             usePointStyle: true,
             pointStyle: 'line',

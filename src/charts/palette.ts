@@ -60,10 +60,6 @@ function slotOf(position: number): number {
   return ((Math.trunc(position) % n) + n) % n;
 }
 
-function paletteAt(position: number): string {
-  return PALETTE[slotOf(position)]!;
-}
-
 /** The palette slot colorFor would use, and whether it came from `order`. */
 function preferredSlot(seriesKey: string, index: number, order?: readonly string[]): { slot: number; fixed: boolean } {
   if (order !== undefined) {

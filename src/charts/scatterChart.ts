@@ -1,9 +1,10 @@
-import type { Chart, ChartConfiguration, FontSpec, Plugin } from 'chart.js';
+import type { Chart, ChartConfiguration, Plugin } from 'chart.js';
 
 import { writeFileAtomic } from '../util/atomicWrite.ts';
 import { DEFAULT_HEIGHT, DEFAULT_WIDTH, logTickLabel } from './lineChart.ts';
 import { assignColors } from './palette.ts';
 import { CHART_FONT_FAMILY, renderChart } from './render.ts';
+import { chartFont, checkChartSize, checkFinitePoints } from './specChecks.ts';
 
 /** One point of a scatter series; `text` is drawn beside it when the chart asks for point texts. */
 export interface ScatterPoint {
@@ -47,10 +48,6 @@ export const POINT_TEXT_SIZE = 10;
 
 export type ScatterChartConfig = ChartConfiguration<'scatter', ScatterPoint[]>;
 
-function font(size: number, weight: FontSpec['weight'] = 'normal'): Partial<FontSpec> {
-  return { family: CHART_FONT_FAMILY, size, weight };
-}
-
 /**
  * Checks a spec and throws an Error that names the chart and the series at
  * fault: no series at all, a non-finite x or y, a value <= 0 on a logarithmic
@@ -63,12 +60,8 @@ export function validateScatterChartSpec(spec: ScatterChartSpec): void {
   }
   for (const series of spec.series) {
     const name = JSON.stringify(series.label);
+    checkFinitePoints(`scatter chart ${chart}`, series.label, series.points);
     series.points.forEach((point, i) => {
-      if (!Number.isFinite(point.x) || !Number.isFinite(point.y)) {
-        throw new Error(
-          `scatter chart ${chart}: series ${name} has a non-finite point at index ${i} (x=${point.x}, y=${point.y})`,
-        );
-      }
       for (const [axis, isLog, value] of [['x', spec.logX, point.x], ['y', spec.logY, point.y]] as const) {
         if (isLog && value <= 0) {
           throw new Error(
@@ -82,11 +75,7 @@ export function validateScatterChartSpec(spec: ScatterChartSpec): void {
       throw new Error(`scatter chart ${chart}: series ${name} has pointRadius ${series.pointRadius}; give a finite number >= 0`);
     }
   }
-  for (const [key, value] of [['width', spec.width], ['height', spec.height]] as const) {
-    if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
-      throw new Error(`scatter chart ${chart}: ${key} must be a positive integer, got ${value}`);
-    }
-  }
+  checkChartSize(`scatter chart ${chart}`, spec);
 }
 
 /**
@@ -125,8 +114,8 @@ export function pointTextPlugin(): Plugin<'scatter'> {
 
 function axisTicks(isLog: boolean | undefined) {
   return isLog
-    ? { font: font(11), callback: (value: number | string, _index: number, ticks: Array<{ value: number }>) => logTickLabel(value, ticks.map((t) => t.value)) }
-    : { font: font(11) };
+    ? { font: chartFont(11), callback: (value: number | string, _index: number, ticks: Array<{ value: number }>) => logTickLabel(value, ticks.map((t) => t.value)) }
+    : { font: chartFont(11) };
 }
 
 /** Room beyond the outermost points on a linear axis, so that no marker sits cut in half on the border. */
@@ -172,23 +161,23 @@ export function scatterChartConfig(spec: ScatterChartSpec): ScatterChartConfig {
           type: spec.logX ? 'logarithmic' : 'linear',
           position: 'bottom',
           ...(spec.logX ? {} : { grace: LINEAR_GRACE }),
-          title: { display: true, text: spec.xLabel, font: font(13) },
+          title: { display: true, text: spec.xLabel, font: chartFont(13) },
           ticks: axisTicks(spec.logX),
         },
         y: {
           type: spec.logY ? 'logarithmic' : 'linear',
           position: 'left',
           ...(spec.logY ? {} : { grace: LINEAR_GRACE }),
-          title: { display: true, text: spec.yLabel, font: font(13) },
+          title: { display: true, text: spec.yLabel, font: chartFont(13) },
           ticks: axisTicks(spec.logY),
         },
       },
       plugins: {
-        title: { display: true, text: spec.title, font: font(16, 'bold'), padding: { top: 4, bottom: 8 } },
+        title: { display: true, text: spec.title, font: chartFont(16, 'bold'), padding: { top: 4, bottom: 8 } },
         legend: {
           display: true,
           position: 'top',
-          labels: { font: font(12), color: '#333333', usePointStyle: true, pointStyle: 'circle', boxWidth: 8, boxHeight: 8 },
+          labels: { font: chartFont(12), color: '#333333', usePointStyle: true, pointStyle: 'circle', boxWidth: 8, boxHeight: 8 },
         },
         tooltip: { enabled: false },
       },

@@ -15,7 +15,7 @@ import {
   topHessianEigenvalue,
 } from '../../src/analysis/hessian.ts';
 import type { Graph } from '../../src/ir/graph.ts';
-import { initializeParameters, type ParameterValues } from '../../src/nn/init.ts';
+import { initializeParameters } from '../../src/nn/init.ts';
 import { dense, relu } from '../../src/nn/layers.ts';
 import { resolveModel, sequential, type Model } from '../../src/nn/model.ts';
 import { findModel } from '../../src/nn/registry.ts';
@@ -61,9 +61,6 @@ function flat(model: Model, values: ReadonlyMap<string, ArrayLike<number>>): Flo
   const out = new Float64Array(model.parameterCount);
   for (const slice of parameterLayout(model)) out.set(values.get(slice.name)!, slice.offset);
   return out;
-}
-function unflat(model: Model, vector: Float64Array): ParameterValues {
-  return new Map(parameterLayout(model).map((s) => [s.name, vector.slice(s.offset, s.offset + s.size)]));
 }
 
 /** A float64 session of one program, fed batch, weights and extra inputs by name. */
