@@ -47,10 +47,10 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
   try {
     // Epochs run in spans that end where the test set is evaluated, so a small
     // network's steps can go many per call (Trainer.trainEpochs).
+    const steps = Math.ceil(data.train.count / batchSize);
     for (let epoch = 1; epoch <= spec.training.epochs; ) {
       const spanEnd = Math.min(spec.training.epochs, Math.ceil(epoch / spec.training.evalEvery) * spec.training.evalEvery);
       const spanStart = performance.now();
-      const steps = Math.ceil(data.train.count / batchSize);
       const train = await trainer.trainEpochs(data.train, spanEnd - epoch + 1, {
         batchSize,
         // The schedule is per epoch; steps are numbered from 1 over the whole run.
@@ -76,8 +76,14 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
     message = error.message;
   }
   const weights = trainer.parameters();
-  const finalTest = await trainer.evaluate(data.test).finally(() => trainer.release());
   const last = epochs.at(-1);
+  // A completed run was just evaluated after its last epoch; a diverged one rolled back, so measure what it kept.
+  let finalTest: { loss: number; accuracy?: number };
+  try {
+    finalTest = status === 'completed' ? { loss: last!.testLoss!, accuracy: last!.testAccuracy } : await trainer.evaluate(data.test);
+  } finally {
+    await trainer.release();
+  }
   const result: RunResult = {
     format: 'hw1-onnx/run@1',
     experiment: options.experiment,
