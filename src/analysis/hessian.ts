@@ -14,6 +14,8 @@ import type { Model } from '../nn/model.ts';
 import { parameterSize } from '../nn/model.ts';
 import { serializeGraph } from '../onnx/writer.ts';
 import type { FloatType } from '../programs/modelInputs.ts';
+import type { Graph } from '../ir/graph.ts';
+import { hessianGraph, powerIterationGraph } from '../programs/hessianLoops.ts';
 import { directionInputName, hvpGraph } from '../programs/secondOrder.ts';
 import { createSession, type RuntimeOptions } from '../runtime/session.ts';
 import { tensorOf } from '../runtime/tensors.ts';
@@ -40,7 +42,21 @@ export interface HessianOperator {
   /** Number of Hessian-vector products computed so far. */
   readonly products: number;
   apply(v: ArrayLike<number>): Promise<Float64Array>;
+  /** All P columns H e_i in one hessian.onnx run (forward and backward once): row-major P x P. */
+  columns(): Promise<Float64Array>;
+  /** Power iteration from `start` in one power_iteration.onnx run (forward and backward once). */
+  powerIteration(start: ArrayLike<number>, iterations: number, tolerance: number): Promise<PowerIterationRun>;
   release(): Promise<void>;
+}
+
+/** What power_iteration.onnx returns, one entry per product in the arrays. */
+export interface PowerIterationRun {
+  eigenvalue: number;
+  vector: Float64Array;
+  estimates: Float64Array;
+  relativeChanges: Float64Array;
+  relativeResiduals: Float64Array;
+  productNorms: Float64Array;
 }
 
 export interface ParameterSlice {
@@ -96,7 +112,13 @@ export async function hessianOperator(
     feeds[slice.name] = tensorOf(dtype, typed(values), slice.shape);
   }
 
-  const session = await createSession(serializeGraph(hvpGraph(model, dtype)), options);
+  // One session per program, opened on first use: most callers need only one of them.
+  const sessions = new Map<string, Promise<ort.InferenceSession>>();
+  const program = (name: string, build: () => Graph) => {
+    if (!sessions.has(name)) sessions.set(name, createSession(serializeGraph(build()), options));
+    return sessions.get(name)!;
+  };
+  const floats = (tensor: ort.Tensor | undefined) => Float64Array.from(tensor!.data as Float64Array | Float32Array);
   const fetches = ['loss', ...layout.map((slice) => `hvp.${slice.name}`)];
   let loss = Number.NaN;
   let products = 0;
@@ -116,6 +138,7 @@ export async function hessianOperator(
         for (let j = 0; j < slice.size; j++) part[j] = v[slice.offset + j]!;
         feeds[directionInputName(slice.name)] = tensorOf(dtype, part, slice.shape);
       }
+      const session = await program('hvp', () => hvpGraph(model, dtype));
       const outputs = await session.run(feeds, fetches);
       const product = new Float64Array(size);
       for (const slice of layout) product.set(outputs[`hvp.${slice.name}`]!.data as Float64Array | Float32Array, slice.offset);
@@ -123,8 +146,44 @@ export async function hessianOperator(
       products++;
       return product;
     },
-    release: () => session.release(),
+    async columns() {
+      const session = await program('hessian', () => hessianGraph(model, dtype));
+      const outputs = await session.run(modelFeeds(feeds), ['loss', 'hessian']);
+      loss = Number((outputs.loss!.data as ArrayLike<number>)[0]);
+      products += size;
+      return floats(outputs.hessian);
+    },
+    async powerIteration(start, iterations, tolerance) {
+      if (start.length !== size) throw new Error(`hessian of ${model.name}: a start vector of length ${start.length}, expected ${size}`);
+      if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`power iteration: iterations must be a whole number >= 1, got ${iterations}`);
+      const session = await program('power_iteration', () => powerIterationGraph(model, dtype));
+      const outputs = await session.run({
+        ...modelFeeds(feeds),
+        v0: tensorOf(dtype, typed(start), [size]),
+        iterations: tensorOf('int64', BigInt64Array.of(BigInt(iterations)), []),
+        tolerance: tensorOf(dtype, typed([tolerance]), []),
+      });
+      loss = Number((outputs.loss!.data as ArrayLike<number>)[0]);
+      const estimates = floats(outputs.estimates);
+      products += estimates.length;
+      return {
+        eigenvalue: Number((outputs.eigenvalue!.data as ArrayLike<number>)[0]),
+        vector: floats(outputs.vector),
+        estimates,
+        relativeChanges: floats(outputs.relative_changes),
+        relativeResiduals: floats(outputs.relative_residuals),
+        productNorms: floats(outputs.product_norms),
+      };
+    },
+    release: async () => {
+      for (const session of sessions.values()) await (await session).release();
+    },
   };
+}
+
+/** The feeds without the hvp directions (the Loop programs take no v.<param>). */
+function modelFeeds(feeds: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
+  return Object.fromEntries(Object.entries(feeds).filter(([name]) => !name.startsWith('v.')));
 }
 
 export interface FullHessianOptions extends HessianOperatorOptions {
@@ -195,20 +254,14 @@ export async function hessianFromOperator(
   const tolerance = options.symmetryTolerance ?? (dtype === 'float64' ? 1e-10 : 1e-4);
   const started = performance.now();
   const size = operator.size;
-  const columns: Float64Array[] = [];
-  const basis = new Float64Array(size);
-  for (let i = 0; i < size; i++) {
-    basis[i] = 1;
-    columns.push(await operator.apply(basis));
-    basis[i] = 0;
-  }
-
+  const values = await operator.columns();
+  // values[j * size + i] is (H e_j)_i = H_ij.
   let maxAsymmetry = 0;
   let maxAbs = 0;
   for (let i = 0; i < size; i++) {
     for (let j = 0; j < size; j++) {
-      maxAbs = Math.max(maxAbs, Math.abs(columns[j]![i]!));
-      if (j > i) maxAsymmetry = Math.max(maxAsymmetry, Math.abs(columns[j]![i]! - columns[i]![j]!));
+      maxAbs = Math.max(maxAbs, Math.abs(values[j * size + i]!));
+      if (j > i) maxAsymmetry = Math.max(maxAsymmetry, Math.abs(values[j * size + i]! - values[i * size + j]!));
     }
   }
   const relativeAsymmetry = maxAbs > 0 ? maxAsymmetry / maxAbs : 0;
@@ -220,7 +273,7 @@ export async function hessianFromOperator(
   }
   const matrix = new Matrix(size, size);
   for (let i = 0; i < size; i++) {
-    for (let j = 0; j < size; j++) matrix.set(i, j, (columns[j]![i]! + columns[i]![j]!) / 2);
+    for (let j = 0; j < size; j++) matrix.set(i, j, (values[j * size + i]! + values[i * size + j]!) / 2);
   }
   return {
     matrix,
@@ -299,40 +352,19 @@ export async function topHessianEigenvalue(operator: HessianOperator, options: P
   const iterations = options.iterations ?? 100;
   const tolerance = options.tolerance ?? 1e-6;
   const random = new Random(options.seed ?? 0);
-  let v = normalize(Float64Array.from({ length: operator.size }, () => random.normal()));
-  let hv = await operator.apply(v);
-  let eigenvalue = dot(v, hv);
-  let relativeChange = Number.POSITIVE_INFINITY;
-  let iteration = 1;
-  while (iteration < iterations && !(relativeChange < tolerance)) {
-    const norm = Math.sqrt(dot(hv, hv));
-    if (norm === 0) break;
-    v = hv.map((value) => value / norm);
-    hv = await operator.apply(v);
-    const next = dot(v, hv);
-    relativeChange = Math.abs(next - eigenvalue) / Math.max(Math.abs(next), Number.MIN_VALUE);
-    eigenvalue = next;
-    iteration++;
-  }
-  const residual = Math.sqrt(hv.reduce((sum, value, i) => sum + (value - eigenvalue * v[i]!) ** 2, 0));
-  const zero = Math.sqrt(dot(hv, hv)) === 0;
+  const start = Float64Array.from({ length: operator.size }, () => random.normal());
+  const run = await operator.powerIteration(start, iterations, tolerance);
+  const last = run.estimates.length - 1;
+  const zero = run.productNorms[last] === 0;
+  // The first product has no previous estimate to compare with.
+  const relativeChange = last === 0 ? Number.POSITIVE_INFINITY : run.relativeChanges[last]!;
   return {
-    eigenvalue,
-    vector: v,
-    iterations: iteration,
+    eigenvalue: run.eigenvalue,
+    vector: run.vector,
+    iterations: run.estimates.length,
     converged: zero || relativeChange < tolerance,
     relativeChange: zero ? 0 : relativeChange,
-    relativeResidual: zero ? 0 : residual / Math.abs(eigenvalue),
+    relativeResidual: zero ? 0 : run.relativeResiduals[last]!,
   };
 }
 
-function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
-}
-
-function normalize(v: Float64Array): Float64Array {
-  const norm = Math.sqrt(dot(v, v));
-  return v.map((value) => value / norm);
-}

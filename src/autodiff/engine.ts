@@ -22,17 +22,33 @@ export interface GradOptions {
 }
 
 export function grad(output: Value, wrt: readonly Value[], options: GradOptions = {}): Value[] {
-  const graph = output.graph;
-  const scope = options.scope ?? 'backward';
-  if (!isFloating(output.dtype)) throw new Error(`grad: ${output.name} is ${output.dtype}, not floating point`);
   if (!options.seed && output.rank !== 0) {
     throw new Error(`grad: ${output.name} has shape ${formatShape(output.shape)}; give a seed or reduce it to a scalar`);
   }
+  return vectorJacobianProducts([output], [options.seed ?? scalarLike(output, 1)], wrt, options);
+}
 
-  const { path, dependsOnWrt } = nodesBetween(graph, wrt, output);
+/**
+ * sum_k seeds[k]^T d outputs[k] / d wrt, in one backward pass: the gradient
+ * of sum_k <outputs[k], seeds[k]>. With the outputs a gradient and the seeds
+ * a direction v, this is the Hessian-vector product H v without building
+ * the inner products and their backward nodes.
+ */
+export function vectorJacobianProducts(outputs: readonly Value[], seeds: readonly Value[], wrt: readonly Value[], options: Omit<GradOptions, 'seed'> = {}): Value[] {
+  const graph = outputs[0]!.graph;
+  const scope = options.scope ?? 'backward';
+  outputs.forEach((value, k) => {
+    const seed = seeds[k];
+    if (!isFloating(value.dtype)) throw new Error(`grad: ${value.name} is ${value.dtype}, not floating point`);
+    if (!seed || seed.dtype !== value.dtype || !sameShape(seed.shape, value.shape)) {
+      throw new Error(`grad: the seed for ${value.name} (${value.dtype}${formatShape(value.shape)}) is ${seed ? `${seed.dtype}${formatShape(seed.shape)}` : 'missing'}`);
+    }
+  });
+
+  const { path, dependsOnWrt } = nodesBetween(graph, wrt, outputs);
   const contributions = new Map<Value, Value[]>();
   const pending = (value: Value) => contributions.get(value) ?? [];
-  contributions.set(output, [options.seed ?? scalarLike(output, 1)]);
+  outputs.forEach((value, k) => contributions.set(value, [...pending(value), seeds[k]!]));
 
   for (let index = path.length - 1; index >= 0; index--) {
     const node = path[index]!;
@@ -60,13 +76,13 @@ export function grad(output: Value, wrt: readonly Value[], options: GradOptions 
   return wrt.map((value) => {
     const total = graph.withScopePath(`${scope}/accumulate`, () => sumContributions(pending(value), value, scope));
     if (total) return total;
-    if (options.unconnected === 'error') throw new Error(`grad: ${output.name} does not depend on ${value.name}`);
+    if (options.unconnected === 'error') throw new Error(`grad: ${outputs.map((o) => o.name).join(', ')} does not depend on ${value.name}`);
     return graph.withScopePath(`${scope}/zeros`, () => zerosLike(value, { name: value.name }));
   });
 }
 
 /** Nodes on some path from a wrt value to the output, in graph (topological) order. */
-function nodesBetween(graph: Graph, wrt: readonly Value[], output: Value) {
+function nodesBetween(graph: Graph, wrt: readonly Value[], outputs: readonly Value[]) {
   const dependsOnWrt = new Set<Value>(wrt);
   const forward: Node[] = [];
   for (const node of graph.nodes) {
@@ -75,7 +91,7 @@ function nodesBetween(graph: Graph, wrt: readonly Value[], output: Value) {
       for (const value of node.outputs) if (isFloating(value.dtype)) dependsOnWrt.add(value);
     }
   }
-  const reachesOutput = new Set<Value>([output]);
+  const reachesOutput = new Set<Value>(outputs);
   const path: Node[] = [];
   for (let index = forward.length - 1; index >= 0; index--) {
     const node = forward[index]!;

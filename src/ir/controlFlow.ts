@@ -16,11 +16,17 @@ export interface LoopResult {
 }
 
 /**
- * Loop(M, cond=omitted, carried...) with `body` taking (iteration int64 [],
+ * Loop(M, cond, carried...) with `body` taking (iteration int64 [],
  * condition bool [], carried...) and returning (condition, carried...,
  * scans...). `trips` names the trip count's dimension in the stacked shapes.
  */
-export function loop(tripCount: Value, carried: readonly Value[], body: Graph, trips: Dim, options: { name?: string } = {}): LoopResult {
+export function loop(
+  tripCount: Value,
+  carried: readonly Value[],
+  body: Graph,
+  trips: Dim,
+  options: { name?: string; /** A bool scalar; with it the body's condition output can end the loop early. */ condition?: Value } = {},
+): LoopResult {
   const graph = tripCount.graph;
   if (tripCount.dtype !== 'int64' || tripCount.rank !== 0) throw new Error(`Loop: the trip count ${tripCount.name} must be an int64 scalar`);
   const expectedInputs = 2 + carried.length;
@@ -41,6 +47,9 @@ export function loop(tripCount: Value, carried: readonly Value[], body: Graph, t
     ...carried.map((value) => ({ dtype: value.dtype, shape: value.shape })),
     ...scanValues.map((value) => ({ dtype: value.dtype, shape: [trips, ...value.shape] })),
   ];
-  const outputs = graph.addNode('Loop', [tripCount, null, ...carried], outputSpecs, { body: { kind: 'graph', value: body } }, { nameHint: options.name });
+  if (options.condition && (options.condition.dtype !== 'bool' || options.condition.rank !== 0)) {
+    throw new Error(`Loop: the condition ${options.condition.name} must be a bool scalar`);
+  }
+  const outputs = graph.addNode('Loop', [tripCount, options.condition ?? null, ...carried], outputSpecs, { body: { kind: 'graph', value: body } }, { nameHint: options.name });
   return { finals: outputs.slice(0, carried.length), scans: outputs.slice(carried.length) };
 }

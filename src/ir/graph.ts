@@ -20,7 +20,7 @@ export interface TensorData {
 /** A tensor-valued edge of the graph: a graph input, an initializer or a node output. */
 export class Value {
   constructor(
-    readonly graph: Graph,
+    private owner: Graph,
     private valueName: string,
     readonly dtype: DType,
     readonly shape: Shape,
@@ -29,6 +29,16 @@ export class Value {
 
   get name(): string {
     return this.valueName;
+  }
+
+  /** The graph whose nodes may consume this value. */
+  get graph(): Graph {
+    return this.owner;
+  }
+
+  /** Moves the value into a subgraph built from nodes of its graph (see hoistedLoop). */
+  moveTo(graph: Graph): void {
+    this.owner = graph;
   }
 
   /** Graph outputs take their contract name by renaming the producing value (see Graph.addOutput). */
@@ -151,6 +161,16 @@ export class Graph {
     this.inputs.push(value);
     if (docString) this.inputDocs.set(value, docString);
     return value;
+  }
+
+  /**
+   * A value with no producer that is not (yet) an input of this graph: a
+   * stand-in for a subgraph input while the subgraph's nodes are built here
+   * (see hoistedLoop).
+   */
+  placeholder(name: string, dtype: DType, shape: Shape): Value {
+    const unique = this.uniqueName(name);
+    return new Value(this, unique, dtype, shape, null);
   }
 
   addInitializer(name: string, data: TensorData): Value {

@@ -58,6 +58,12 @@ export function int64Vector(like: Value, values: number[]): Value {
   return like.graph.constant('int64', [values.length], values);
 }
 
+/** 0, 1, ..., count - 1 as int64, without storing them (a Range node). */
+export function arange(like: Value, count: number, options: OpOptions = {}): Value {
+  const scalar = (value: number) => like.graph.constant('int64', [], [value]);
+  return single('Range', [scalar(0), scalar(count), scalar(1)], 'int64', [count], {}, options);
+}
+
 /** Zeros of x's (possibly symbolic) shape, exact in every dtype. */
 export function zerosLike(x: Value, options: OpOptions = {}): Value {
   const value: TensorData = { dtype: x.dtype, shape: [1], data: x.dtype === 'int64' ? new BigInt64Array(1) : [0] };
@@ -88,6 +94,18 @@ export const less = (a: Value, b: Value, options: OpOptions = {}) => comparison(
 export const equal = (a: Value, b: Value, options: OpOptions = {}) => comparison('Equal', a, b, options);
 export const lessOrEqual = (a: Value, b: Value, options: OpOptions = {}) => comparison('LessOrEqual', a, b, options);
 export const greaterOrEqual = (a: Value, b: Value, options: OpOptions = {}) => comparison('GreaterOrEqual', a, b, options);
+
+function logical(opType: string, a: Value, b: Value, options: OpOptions): Value {
+  if (a.dtype !== 'bool' || b.dtype !== 'bool') throw new Error(`${opType}: ${a.name} and ${b.name} must be bool`);
+  return single(opType, [a, b], 'bool', broadcastShapes([a.shape, b.shape], opType), {}, options);
+}
+
+export const and = (a: Value, b: Value, options: OpOptions = {}) => logical('And', a, b, options);
+export const or = (a: Value, b: Value, options: OpOptions = {}) => logical('Or', a, b, options);
+export function not(x: Value, options: OpOptions = {}): Value {
+  if (x.dtype !== 'bool') throw new Error(`Not: ${x.name} must be bool`);
+  return single('Not', [x], 'bool', x.shape, {}, options);
+}
 
 function unary(opType: string, x: Value, options: OpOptions, attributes: Record<string, Attribute> = {}): Value {
   requireFloat(opType, x);

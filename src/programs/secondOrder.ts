@@ -6,9 +6,10 @@
  */
 import { grad } from '../autodiff/engine.ts';
 import type { Graph, Value } from '../ir/graph.ts';
-import { add, concat, expand, mul, reduceSum, shape, softmax, sqrt, unsqueeze } from '../ir/ops.ts';
+import { concat, expand, mul, reduceSum, shape, softmax, sqrt, unsqueeze } from '../ir/ops.ts';
 import type { Model } from '../nn/model.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
+import { hessianVectorProducts } from './hessianLoops.ts';
 import { addTarget, lossOf, modelGraph, type FloatType } from './modelInputs.ts';
 import { addOptimizerInputs, addOptimizerOutputs, applyOptimizer, lossAndGradients, sumOfSquares } from './programs.ts';
 
@@ -17,8 +18,8 @@ export function directionInputName(parameter: string): string {
 }
 
 /**
- * Exact Hessian-vector product of the mean loss by double backward
- * (Pearlmutter's trick): s = sum_p <grad_p L, v_p>, then H v = grad s.
+ * Exact Hessian-vector product of the mean loss by double backward (one
+ * product per run; hessianLoops.ts has the many-products-per-run programs).
  */
 export function hvpGraph(model: Model, dtype: FloatType = 'float32'): Graph {
   const { graph, x, parameters } = modelGraph(
@@ -32,10 +33,7 @@ export function hvpGraph(model: Model, dtype: FloatType = 'float32'): Graph {
     graph.addInput(directionInputName(name), dtype, param.shape, `direction v for ${name} (H v is taken along all v.<param> together)`),
   );
   const { loss, gradients } = lossAndGradients(model, graph, x, parameters, target);
-  const directional = graph.withScope('directional_derivative', () =>
-    gradients.map((g, i) => reduceSum(mul(g, directions[i]!))).reduce((sum, term) => add(sum, term)),
-  );
-  const products = grad(directional, [...parameters.values()], { scope: 'hvp' });
+  const products = hessianVectorProducts(gradients, [...parameters.values()], directions);
 
   const names = [...parameters.keys()];
   graph.addOutput('loss', loss, 'mean loss over the batch');

@@ -91,6 +91,7 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
  * so a missing rule is an error rather than a silent zero.
  */
 export const nonDifferentiableOps: ReadonlySet<string> = new Set([
+  'And',
   'ArgMax',
   'ConstantOfShape',
   'Equal',
@@ -99,6 +100,9 @@ export const nonDifferentiableOps: ReadonlySet<string> = new Set([
   'IsNaN',
   'Less',
   'LessOrEqual',
+  'Not',
+  'Or',
+  'Range',
   'Shape',
   'Sign',
   'Size',
