@@ -1,7 +1,8 @@
 /**
  * B4: ten full Hessians of a 1-5-5-1 ReLU network's MSE (46 params) and all
- * their eigenvalues. One hessianOperator is opened in setup, so the timing is
- * of the products (hessianFromOperator), not of session creation.
+ * their eigenvalues. One hessianOperator is opened in setup and its
+ * hessian.onnx session in the untimed warm-up run, so the timing is of the
+ * products, not of session creation.
  */
 import { hessianEigenvalues, hessianFromOperator, hessianOperator, type HessianOperator } from '../../src/analysis/hessian.ts';
 import { dense, relu } from '../../src/nn/layers.ts';
@@ -26,7 +27,7 @@ const workload: Workload<HessianOperator> = {
   name: 'B4',
   description: `${REPETITIONS} x the full Hessian of the MSE of a 1-5-5-1 ReLU network (${relu1551.parameterCount} params, initial weights seed ${BENCH_SEED}) on ${sincPoints.count.toLocaleString('en-US')} points, and all its eigenvalues`,
   dtype: BENCH_DTYPE,
-  timed: `${REPETITIONS} x (${relu1551.parameterCount} hvp.onnx runs on basis vectors, the symmetry check, symmetrizing, ml-matrix symmetric eigendecomposition); not opening the hvp session (once per process)`,
+  timed: `${REPETITIONS} x (one hessian.onnx run: forward and backward once, ${relu1551.parameterCount} double-backward Loop iterations; the symmetry check, symmetrizing, ml-matrix symmetric eigendecomposition); not opening the session (once per process)`,
   setup({ threads }) {
     operator ??= hessianOperator(
       relu1551,

@@ -17,7 +17,7 @@ const workload: Workload<HessianOperator> = {
   name: 'B5',
   description: `top Hessian eigenvalue of mnist-dnn-small (${model.parameterCount.toLocaleString('en-US')} params, initial weights seed ${BENCH_SEED}) on the first ${IMAGES.toLocaleString('en-US')} MNIST training images, ${ITERATIONS} power iterations of exact HVPs, ${DTYPE}`,
   dtype: DTYPE,
-  timed: `topHessianEigenvalue with iterations ${ITERATIONS}, tolerance 0 (${ITERATIONS} hvp.onnx runs, each forward + backward + double backward over the ${IMAGES} images); not opening the hvp session (once per process)`,
+  timed: `topHessianEigenvalue with iterations ${ITERATIONS}, tolerance 0 (one power_iteration.onnx run: forward + backward over the ${IMAGES} images once, then ${ITERATIONS} double-backward Loop iterations); not opening the session (once per process)`,
   setup({ threads }) {
     operator ??= (async () => {
       const { train } = loadMnist({ limitTrain: IMAGES });

@@ -15,7 +15,7 @@ import { parameterSize } from '../nn/model.ts';
 import { serializeGraph } from '../onnx/writer.ts';
 import type { FloatType } from '../programs/modelInputs.ts';
 import type { Graph } from '../ir/graph.ts';
-import { hessianGraph, powerIterationGraph } from '../programs/hessianLoops.ts';
+import { hessianGraph, MAX_FULL_HESSIAN_PARAMETERS, powerIterationGraph } from '../programs/hessianLoops.ts';
 import { directionInputName, hvpGraph } from '../programs/secondOrder.ts';
 import { createSession, type RuntimeOptions } from '../runtime/session.ts';
 import { tensorOf } from '../runtime/tensors.ts';
@@ -54,8 +54,9 @@ export interface PowerIterationRun {
   eigenvalue: number;
   vector: Float64Array;
   estimates: Float64Array;
+  /** ||H v - lambda v|| / |lambda| for the returned pair. */
+  relativeResidual: number;
   relativeChanges: Float64Array;
-  relativeResiduals: Float64Array;
   productNorms: Float64Array;
 }
 
@@ -75,7 +76,11 @@ export function parameterLayout(model: Model): ParameterSlice[] {
   });
 }
 
-/** Opens one hvp.onnx session with the weights and the batch fed once; each apply() is one run. */
+/**
+ * The weights and the batch fed once, for three programs opened on first use:
+ * apply() is one hvp.onnx run, columns() one hessian.onnx run, and
+ * powerIteration() one power_iteration.onnx run.
+ */
 export async function hessianOperator(
   model: Model,
   weights: ReadonlyMap<string, ArrayLike<number>>,
@@ -170,8 +175,8 @@ export async function hessianOperator(
         eigenvalue: Number((outputs.eigenvalue!.data as ArrayLike<number>)[0]),
         vector: floats(outputs.vector),
         estimates,
+        relativeResidual: Number((outputs.relative_residual!.data as ArrayLike<number>)[0]),
         relativeChanges: floats(outputs.relative_changes),
-        relativeResiduals: floats(outputs.relative_residuals),
         productNorms: floats(outputs.product_norms),
       };
     },
@@ -211,12 +216,12 @@ export interface FullHessian {
   milliseconds: number;
 }
 
-export const DEFAULT_MAX_HESSIAN_PARAMETERS = 5000;
+export const DEFAULT_MAX_HESSIAN_PARAMETERS = MAX_FULL_HESSIAN_PARAMETERS;
 
 /**
  * The full Hessian of the mean loss at the given weights: column i is H e_i,
- * one hvp.onnx run per basis vector (P runs, each about the cost of two
- * backward passes).
+ * all P columns in one hessian.onnx run (the forward and backward pass once,
+ * then P double-backward passes in an ONNX Loop).
  */
 export async function fullHessian(
   model: Model,
@@ -364,7 +369,7 @@ export async function topHessianEigenvalue(operator: HessianOperator, options: P
     iterations: run.estimates.length,
     converged: zero || relativeChange < tolerance,
     relativeChange: zero ? 0 : relativeChange,
-    relativeResidual: zero ? 0 : run.relativeResiduals[last]!,
+    relativeResidual: zero ? 0 : run.relativeResidual,
   };
 }
 

@@ -86,7 +86,9 @@ function nodesBetween(graph: Graph, wrt: readonly Value[], outputs: readonly Val
   const dependsOnWrt = new Set<Value>(wrt);
   const forward: Node[] = [];
   for (const node of graph.nodes) {
-    if (node.inputs.some((input) => input && dependsOnWrt.has(input))) {
+    // A non-differentiable op (a comparison, a mask from Sign) passes no
+    // dependence on: no gradient is computed toward its inputs through it.
+    if (!nonDifferentiableOps.has(node.opType) && node.inputs.some((input) => input && dependsOnWrt.has(input))) {
       forward.push(node);
       for (const value of node.outputs) if (isFloating(value.dtype)) dependsOnWrt.add(value);
     }

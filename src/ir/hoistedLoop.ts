@@ -14,6 +14,7 @@
  */
 import { loop } from './controlFlow.ts';
 import { Graph, type Node, type Value } from './graph.ts';
+import { untransposeWeightGradients } from './loopLayout.ts';
 import { identity } from './ops.ts';
 import type { Dim } from './shape.ts';
 
@@ -69,18 +70,20 @@ export function hoistedLoop(
     body.nodes.push(node);
   }
   removeNodes(outer, moved);
+  const replaced = untransposeWeightGradients(outer, body);
+  const current = (value: Value) => replaced.get(value) ?? value;
 
   // Values the body returns but did not compute (a carried value passed on
   // unchanged, or a hoisted value) still need a node in the body to output them.
   const inBody = (value: Value) => value.graph === body;
   const emitted = (value: Value) => (inBody(value) ? value : identity(body.outerReference(value), { name: 'hoisted' }));
   body.withScope(options.name, () => {
-    const keepGoing = result.continueLoop ? emitted(result.continueLoop) : identity(condition, { name: 'condition_out' });
-    const outputs = [keepGoing, ...result.next.map(emitted), ...(result.scans ?? []).map(emitted)];
+    const keepGoing = result.continueLoop ? emitted(current(result.continueLoop)) : identity(condition, { name: 'condition_out' });
+    const outputs = [keepGoing, ...result.next.map((v) => emitted(current(v))), ...(result.scans ?? []).map((v) => emitted(current(v)))];
     outputs.forEach((value, i) => body.addOutput(outer.uniqueName(`${options.name}/out_${i}`), value));
   });
   // Recorded so that a Loop nested around this one knows what this body reads.
-  for (const node of moved) for (const input of node.inputs) if (input && !inBody(input)) body.outerReference(input);
+  for (const node of body.nodes) for (const input of node.inputs) if (input && !inBody(input)) body.outerReference(input);
   const { finals, scans } = loop(tripCount, initial, body, trips, { name: options.name, condition: options.condition });
   return { finals, scans, body };
 }

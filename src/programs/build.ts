@@ -8,6 +8,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomicWrite.ts';
 import { manifestFor, type Manifest } from './manifest.ts';
 import type { FloatType } from './modelInputs.ts';
 import { evalGraph, forwardGraph, gradientGraph, trainStepGraph } from './programs.ts';
+import { hessianGraph, MAX_FULL_HESSIAN_PARAMETERS, powerIterationGraph } from './hessianLoops.ts';
 import { gradNormStepGraph, hvpGraph, inputGradGraph, jacobianGraph } from './secondOrder.ts';
 
 export interface BuildOptions {
@@ -25,6 +26,8 @@ export function modelPrograms(model: Model, options: BuildOptions = {}): Record<
     train_step: trainStepGraph(model, optimizer, dtype),
     eval: evalGraph(model, dtype),
     hvp: hvpGraph(model, dtype),
+    ...(model.parameterCount <= MAX_FULL_HESSIAN_PARAMETERS ? { hessian: hessianGraph(model, dtype) } : {}),
+    power_iteration: powerIterationGraph(model, dtype),
     gradnorm_step: gradNormStepGraph(model, optimizer, dtype),
     input_grad: inputGradGraph(model, dtype),
     ...(model.task === 'classification' ? { jacobian: jacobianGraph(model, dtype) } : {}),

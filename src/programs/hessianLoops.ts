@@ -10,7 +10,7 @@
 import { vectorJacobianProducts } from '../autodiff/engine.ts';
 import { hoistedLoop } from '../ir/hoistedLoop.ts';
 import type { Graph, Value } from '../ir/graph.ts';
-import { abs, and, arange, cast, concat, div, equal, greater, less, max, mul, not, reduceSum, reduceSumSquare, reshape, scalarLike, slice, sqrt, sub, where } from '../ir/ops.ts';
+import { abs, and, arange, cast, concat, div, equal, greater, less, max, mul, not, reduceSum, reduceSumSquare, reshape, scalarLike, slice, sqrt, sub } from '../ir/ops.ts';
 import type { Model } from '../nn/model.ts';
 import { parameterSize } from '../nn/model.ts';
 import { addTarget, modelGraph, type FloatType } from './modelInputs.ts';
@@ -44,6 +44,9 @@ function joinFlat(model: Model, parts: readonly Value[]): Value {
     { name: 'flat' },
   );
 }
+
+/** Above this many parameters no hessian.onnx is emitted: 5,000 is a 200 MB float64 matrix and 5,000 iterations. */
+export const MAX_FULL_HESSIAN_PARAMETERS = 5000;
 
 /**
  * The full Hessian of the mean loss, [P, P], one Loop iteration per column.
@@ -106,28 +109,32 @@ export function powerIterationGraph(model: Model, dtype: FloatType = 'float32'):
   }));
   const { finals, scans } = hoistedLoop(
     iterations,
-    [unit, unknown, unit],
+    [unit, unknown, unit, unit],
     'K',
     (_, [v, previous]) => {
       const hv = joinFlat(model, hessianVectorProducts(gradients, [...parameters.values()], splitByParameter(model, v!)));
       const estimate = reduceSum(mul(v!, hv), undefined, false, { name: 'rayleigh' });
       const change = div(abs(sub(estimate, previous!)), max(abs(estimate), scalarLike(estimate, SMALLEST_NORMAL[dtype])), { name: 'relative_change' });
       const norm = sqrt(reduceSumSquare(hv), { name: 'norm' });
-      const residual = div(sqrt(reduceSumSquare(sub(hv, mul(estimate, v!)))), abs(estimate), { name: 'relative_residual' });
       const nonzero = greater(norm, scalarLike(norm, 0));
-      const next = where(nonzero, div(hv, norm), v!, { name: 'next' });
+      // After H v = 0 the loop ends, so the (non-finite) next vector is never used.
+      const next = div(hv, norm, { name: 'next' });
       // "not (change < tolerance)" so that the first iteration's NaN change continues.
       const continueLoop = and(not(less(change, tolerance)), nonzero, { name: 'continue' });
-      return { next: [next, estimate, v!], scans: [estimate, change, residual, norm], continueLoop };
+      return { next: [next, estimate, v!, hv], scans: [estimate, change, norm], continueLoop };
     },
     { name: 'power', doc: 'one power-iteration step: H v, the Rayleigh quotient, v <- H v / ||H v||', condition: graph.constant('bool', [], [1]) },
   );
+  const [, eigenvalue, vector, product] = finals as [Value, Value, Value, Value];
+  const residual = graph.withScope('residual', () =>
+    div(sqrt(reduceSumSquare(sub(product, mul(eigenvalue, vector)))), abs(eigenvalue), { name: 'relative_residual' }),
+  );
   graph.addOutput('loss', loss, 'mean loss over the batch');
-  graph.addOutput('eigenvalue', finals[1]!, 'the last Rayleigh quotient v^T H v');
-  graph.addOutput('vector', finals[2]!, `the unit vector v of that quotient, [${size}]`);
+  graph.addOutput('eigenvalue', eigenvalue, 'the last Rayleigh quotient lambda = v^T H v');
+  graph.addOutput('vector', vector, `the unit vector v of that quotient, [${size}]`);
+  graph.addOutput('relative_residual', residual, '||H v - lambda v|| / |lambda| for that pair');
   graph.addOutput('estimates', scans[0]!, 'the Rayleigh quotient after each product, [K]');
   graph.addOutput('relative_changes', scans[1]!, '|lambda_k - lambda_(k-1)| / |lambda_k| after each product (NaN for the first), [K]');
-  graph.addOutput('relative_residuals', scans[2]!, '||H v - lambda v|| / |lambda| after each product, [K]');
-  graph.addOutput('product_norms', scans[3]!, '||H v|| after each product (0 stops the iteration), [K]');
+  graph.addOutput('product_norms', scans[2]!, '||H v|| after each product (0 stops the iteration), [K]');
   return graph;
 }

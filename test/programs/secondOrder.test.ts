@@ -26,6 +26,7 @@ import { gradientGraph } from '../../src/programs/programs.ts';
 import { gradNormStepGraph, hvpGraph, inputGradGraph, jacobianGraph } from '../../src/programs/secondOrder.ts';
 import { createSession } from '../../src/runtime/session.ts';
 import { Random } from '../../src/util/random.ts';
+import { Matrix } from 'ml-matrix';
 import { CHECKER_SKIP_REASON, checkOnnxFiles, onnxCheckerVersion } from '../support/onnxChecker.ts';
 
 // Second-order and input-gradient programs, all in float64 against central
@@ -186,6 +187,46 @@ describe('the full Hessian of a 46-parameter ReLU regression (analysis/hessian.t
     assert.equal(operator.products, top.iterations);
   });
 
+  it('computes every column in one hessian.onnx run, equal to one hvp.onnx run per basis vector (1e-12)', async () => {
+    const operator = await hessianOperator(tiny, weights, batch);
+    const columns = await operator.columns();
+    let worst = 0;
+    for (const i of [0, 7, 20, 45]) {
+      const basis = new Float64Array(P);
+      basis[i] = 1;
+      const column = await operator.apply(basis);
+      for (let j = 0; j < P; j++) worst = Math.max(worst, Math.abs(columns[i * P + j]! - column[j]!));
+    }
+    await operator.release();
+    assert.ok(worst <= 1e-12 * maxAbs, `max difference ${worst}`);
+  });
+
+  it('runs power iteration in one power_iteration.onnx run, step for step as v <- Hv / ||Hv|| on the matrix', async () => {
+    const operator = await hessianOperator(tiny, weights, batch);
+    const random = new Random(5);
+    const start = Float64Array.from({ length: P }, () => random.normal());
+    const run = await operator.powerIteration(start, 12, 0);
+    // The same iteration in plain JavaScript on the full Hessian.
+    const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((sum, value, i) => sum + value * b[i]!, 0);
+    let v = Array.from(start, (value) => value / Math.sqrt(dot(start, start)));
+    const expected: number[] = [];
+    for (let k = 0; k < 12; k++) {
+      const hv = H.mmul(Matrix.columnVector(v)).getColumn(0);
+      expected.push(dot(v, hv));
+      if (k < 11) v = hv.map((value) => value / Math.sqrt(dot(hv, hv)));
+    }
+    assert.equal(run.estimates.length, 12, 'tolerance 0 runs every iteration');
+    run.estimates.forEach((estimate, k) => assert.ok(Math.abs(estimate - expected[k]!) < 1e-10 * Math.abs(expected[k]!), `estimate ${k}: ${estimate} vs ${expected[k]}`));
+    assert.ok(Math.abs(dot(run.vector, v) - 1) < 1e-10, 'the returned vector is the last v');
+    assert.ok(Number.isNaN(run.relativeChanges[0]!) && run.relativeChanges[11]! > 0);
+
+    const early = await operator.powerIteration(start, 2000, 1e-4);
+    assert.ok(early.estimates.length < 2000, `stops when the estimate settles (${early.estimates.length} products)`);
+    assert.ok(early.relativeChanges[early.estimates.length - 1]! < 1e-4);
+    assert.ok(early.relativeChanges.slice(1, -1).every((change) => change >= 1e-4), 'and not before');
+    await operator.release();
+  });
+
   it('returns a negative eigenvalue of largest magnitude with its sign', async () => {
     // A 1-3-1 tanh regression far from a minimum (weights x3), whose most
     // curved direction has negative curvature: -7.01 beside 5.17.
@@ -336,13 +377,32 @@ describe('the emitted second-order graphs', () => {
   it('are written and listed in the manifest with their inputs and outputs (jacobian for classifiers only)', () => {
     for (const model of models) {
       const manifest = JSON.parse(readFileSync(join(outDir, model.name, 'manifest.json'), 'utf8')) as Manifest;
-      const expected = ['hvp', 'gradnorm_step', 'input_grad', ...(model.task === 'classification' ? ['jacobian'] : [])];
+      const expected = [
+        'hvp',
+        'power_iteration',
+        'gradnorm_step',
+        'input_grad',
+        ...(model.task === 'classification' ? ['jacobian'] : []),
+        ...(model.parameterCount <= 5000 ? ['hessian'] : []),
+      ];
       for (const key of expected) {
         assert.ok(readdirSync(join(outDir, model.name)).includes(`${key}.onnx`), `${model.name}/${key}.onnx`);
         assert.equal(manifest.graphs[key]?.file, `${key}.onnx`);
       }
       assert.equal('jacobian' in manifest.graphs, model.task === 'classification');
       const names = model.parameters.map((p) => p.name);
+      assert.equal('hessian' in manifest.graphs, model.parameterCount <= 5000);
+      if (manifest.graphs.hessian) assert.deepEqual(manifest.graphs.hessian.outputs, ['loss', 'hessian']);
+      assert.deepEqual(manifest.graphs.power_iteration!.inputs, ['x', ...names, 'target', 'v0', 'iterations', 'tolerance']);
+      assert.deepEqual(manifest.graphs.power_iteration!.outputs, [
+        'loss',
+        'eigenvalue',
+        'vector',
+        'relative_residual',
+        'estimates',
+        'relative_changes',
+        'product_norms',
+      ]);
       assert.deepEqual(manifest.graphs.hvp!.inputs, ['x', ...names, 'target', ...names.map((p) => `v.${p}`)]);
       assert.deepEqual(manifest.graphs.hvp!.outputs, ['loss', ...names.map((p) => `grad.${p}`), ...names.map((p) => `hvp.${p}`)]);
       const slots = manifest.optimizer.stateSlots;
@@ -364,9 +424,10 @@ describe('the emitted second-order graphs', () => {
   it('pass the official ONNX checker with full shape inference', { skip: onnxCheckerVersion() ? false : CHECKER_SKIP_REASON }, () => {
     const files = readdirSync(outDir, { recursive: true })
       .map(String)
-      .filter((f) => /(^|\/)(hvp|gradnorm_step|input_grad|jacobian)\.onnx$/.test(f))
+      .filter((f) => /(^|\/)(hvp|hessian|power_iteration|gradnorm_step|input_grad|jacobian)\.onnx$/.test(f))
       .map((f) => join(outDir, f));
-    assert.equal(files.length, 3 * models.length + models.filter((m) => m.task === 'classification').length + 3);
+    const small = [...models, funcDeep].filter((m) => m.parameterCount <= 5000).length;
+    assert.equal(files.length, 4 * models.length + models.filter((m) => m.task === 'classification').length + 4 + small);
     assert.deepEqual(checkOnnxFiles(files), []);
   });
 });
