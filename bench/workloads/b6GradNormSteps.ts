@@ -1,18 +1,17 @@
 /**
- * B6: 500 Adam 1e-3 steps on ||grad L||^2 (gradnorm_step.onnx) of func-deep,
- * from the B3-trained weights (trained once per process, before any timing).
- * The Trainer runs only train_step graphs, so this loop feeds the
- * gradnorm_step session the way Trainer.trainEpoch feeds train_step: the
- * outputs next.* of one step are the inputs of the next.
+ * B6: 500 Adam 1e-3 steps on ||grad L||^2 of func-deep, from the B3-trained
+ * weights (trained once per process, before any timing), in one
+ * gradnorm_steps.onnx call: an ONNX Loop of 501 steps whose last one only
+ * serves to read the gradient norm at the weights the 500 updates reached.
  */
 import type * as ort from 'onnxruntime-node';
 import { floatArray } from '../../src/ir/dtype.ts';
 import { adam } from '../../src/optim/adam.ts';
 import { serializeGraph } from '../../src/onnx/writer.ts';
-import { nextName, stateInputName } from '../../src/programs/programs.ts';
-import { gradNormStepGraph } from '../../src/programs/secondOrder.ts';
+import { stateInputName } from '../../src/programs/programs.ts';
+import { gradNormStepsGraph } from '../../src/programs/secondOrder.ts';
 import { createSession } from '../../src/runtime/session.ts';
-import { scalarOf, scalarTensor, tensorOf } from '../../src/runtime/tensors.ts';
+import { scalarTensor, tensorOf } from '../../src/runtime/tensors.ts';
 import { FIT_STEPS, FUNCTION_POINTS, funcDeep, funcDeepTrainedWeights, sincPoints } from './funcDeepFit.ts';
 import { BENCH_DTYPE, type Workload } from './workload.ts';
 
@@ -22,9 +21,9 @@ const optimizer = adam();
 
 interface GradNormState {
   session: ort.InferenceSession;
-  /** x, target and lr: the same every step. */
+  /** x, target, the learning rates and the first step number. */
   fixed: Record<string, ort.Tensor>;
-  /** Parameters and Adam state, replaced by next.* after each step. */
+  /** Parameters and Adam state at the start (every run starts from them). */
   carried: Map<string, ort.Tensor>;
 }
 
@@ -34,14 +33,15 @@ const workload: Workload<GradNormState> = {
   name: 'B6',
   description: `${STEPS} Adam 1e-3 steps on ||grad L||^2 (gradnorm_step) of func-deep (${funcDeep.parameterCount} params, MSE on ${FUNCTION_POINTS.toLocaleString('en-US')} sinc points) from the B3-trained weights (${FIT_STEPS} Adam steps, trained once, untimed)`,
   dtype: BENCH_DTYPE,
-  timed: `${STEPS} gradnorm_step.onnx runs, then one more run to read the final gradient norm; not the B3 training, graph building or session creation`,
+  timed: `one gradnorm_steps.onnx run of ${STEPS + 1} steps (the last one's pre-update gradient norm is the result); not the B3 training, graph building or session creation`,
   async setup({ threads }) {
     const weights = await funcDeepTrainedWeights(threads);
-    session ??= createSession(serializeGraph(gradNormStepGraph(funcDeep, optimizer, BENCH_DTYPE)), { threads });
+    session ??= createSession(serializeGraph(gradNormStepsGraph(funcDeep, optimizer, BENCH_DTYPE)), { threads });
     const fixed: Record<string, ort.Tensor> = {
       x: tensorOf(BENCH_DTYPE, sincPoints.inputs, [sincPoints.count, 1]),
       target: tensorOf(BENCH_DTYPE, sincPoints.targets!, [sincPoints.count, 1]),
-      lr: scalarTensor(BENCH_DTYPE, LEARNING_RATE),
+      lr: tensorOf(BENCH_DTYPE, floatArray(BENCH_DTYPE, STEPS + 1).fill(LEARNING_RATE), [STEPS + 1]),
+      step: scalarTensor('int64', 1),
     };
     const carried = new Map<string, ort.Tensor>();
     for (const parameter of funcDeep.parameters) {
@@ -54,16 +54,12 @@ const workload: Workload<GradNormState> = {
     }
     return { session: await session, fixed, carried };
   },
-  async run({ session: gradNormStep, fixed, carried }) {
-    let gradNorm = Number.NaN;
-    for (let step = 1; step <= STEPS + 1; step++) {
-      const outputs = await gradNormStep.run({ ...fixed, ...Object.fromEntries(carried), step: scalarTensor('int64', step) });
-      gradNorm = scalarOf(outputs.grad_norm!);
-      if (!Number.isFinite(gradNorm)) throw new Error(`B6: the gradient norm became ${gradNorm} at step ${step}`);
-      // The extra run only measures the gradient norm at the weights the STEPS updates reached.
-      if (step > STEPS) break;
-      for (const name of carried.keys()) carried.set(name, outputs[nextName(name)]!);
-    }
+  async run({ session: gradNormSteps, fixed, carried }) {
+    const outputs = await gradNormSteps.run({ ...fixed, ...Object.fromEntries(carried) });
+    const norms = outputs.grad_norm!.data as Float32Array | Float64Array;
+    const gradNorm = Number(norms[STEPS]);
+    const diverged = norms.findIndex((value) => !Number.isFinite(value));
+    if (diverged >= 0) throw new Error(`B6: the gradient norm became ${norms[diverged]} at step ${diverged + 1}`);
     return { name: 'final gradient norm', value: gradNorm };
   },
 };

@@ -9,7 +9,7 @@ import { manifestFor, type Manifest } from './manifest.ts';
 import type { FloatType } from './modelInputs.ts';
 import { evalGraph, forwardGraph, gradientGraph, trainStepGraph } from './programs.ts';
 import { hessianGraph, MAX_FULL_HESSIAN_PARAMETERS, powerIterationGraph } from './hessianLoops.ts';
-import { gradNormStepGraph, hvpGraph, inputGradGraph, jacobianGraph } from './secondOrder.ts';
+import { gradNormStepGraph, gradNormStepsGraph, hvpGraph, inputGradGraph, jacobianGraph } from './secondOrder.ts';
 
 export interface BuildOptions {
   dtype?: FloatType;
@@ -29,6 +29,7 @@ export function modelPrograms(model: Model, options: BuildOptions = {}): Record<
     ...(model.parameterCount <= MAX_FULL_HESSIAN_PARAMETERS ? { hessian: hessianGraph(model, dtype) } : {}),
     power_iteration: powerIterationGraph(model, dtype),
     gradnorm_step: gradNormStepGraph(model, optimizer, dtype),
+    gradnorm_steps: gradNormStepsGraph(model, optimizer, dtype),
     input_grad: inputGradGraph(model, dtype),
     ...(model.task === 'classification' ? { jacobian: jacobianGraph(model, dtype) } : {}),
   };

@@ -6,12 +6,14 @@
  */
 import { grad } from '../autodiff/engine.ts';
 import type { Graph, Value } from '../ir/graph.ts';
-import { concat, expand, mul, reduceSum, shape, softmax, sqrt, unsqueeze } from '../ir/ops.ts';
+import { add, concat, expand, gather, mul, reduceSum, shape, softmax, sqrt, squeeze, unsqueeze } from '../ir/ops.ts';
+import { hoistedLoop } from '../ir/hoistedLoop.ts';
 import type { Model } from '../nn/model.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { hessianVectorProducts } from './hessianLoops.ts';
 import { addTarget, lossOf, modelGraph, type FloatType } from './modelInputs.ts';
-import { addOptimizerInputs, addOptimizerOutputs, applyOptimizer, lossAndGradients, sumOfSquares } from './programs.ts';
+import { addOptimizerInputs, addOptimizerOutputs, addOptimizerStateInputs, applyOptimizer, lossAndGradients, sumOfSquares, type OptimizerInputs } from './programs.ts';
+import { STEPS } from './multiStep.ts';
 
 export function directionInputName(parameter: string): string {
   return `v.${parameter}`;
@@ -57,18 +59,81 @@ export function gradNormStepGraph(model: Model, optimizer: Optimizer, dtype: Flo
   );
   const target = addTarget(graph, model, dtype);
   const optimizerInputs = addOptimizerInputs(graph, optimizer, parameters, dtype);
-
-  const { loss, gradients } = lossAndGradients(model, graph, x, parameters, target);
-  const objective = graph.withScope('objective', () => sumOfSquares(gradients));
-  const gradNorm = graph.withScope('grad_norm', () => sqrt(objective));
-  const objectiveGradients = grad(objective, [...parameters.values()], { scope: 'objective_backward' });
-  const updated = applyOptimizer(graph, optimizer, parameters, objectiveGradients, optimizerInputs, dtype);
+  const { loss, gradNorm, objective, updated } = gradNormStep(model, optimizer, dtype, x, parameters, target, optimizerInputs);
 
   graph.addOutput('loss', loss, 'mean loss over the batch, before the update');
   graph.addOutput('grad_norm', gradNorm, '2-norm of the loss gradient over all parameters, before the update');
   graph.addOutput('objective', objective, 'the minimized objective ||grad loss||^2 (= grad_norm^2), before the update');
   addOptimizerOutputs(graph, optimizer, [...parameters.keys()], updated);
   return graph;
+}
+
+/**
+ * gradnorm_step K times in one call on the same batch (an ONNX Loop): for
+ * small models the cost of a step is mostly the cost of a call. Nothing of
+ * the step is loop-invariant but what depends on x alone, which hoistedLoop
+ * moves out.
+ */
+export function gradNormStepsGraph(model: Model, optimizer: Optimizer, dtype: FloatType = 'float32'): Graph {
+  const { graph, x, parameters } = modelGraph(
+    model,
+    'gradnorm_steps',
+    `${model.name}: K ${optimizer.name} steps (${JSON.stringify(optimizer.config)}) on the objective ||grad loss||^2 in one call, the same batch every step`,
+    dtype,
+  );
+  const target = addTarget(graph, model, dtype);
+  const states = addOptimizerStateInputs(graph, optimizer, parameters, dtype);
+  const lrs = graph.addInput('lr', dtype, [STEPS], 'the learning rate of each step');
+  const firstStep = graph.addInput('step', 'int64', [], 'the 1-based number of the first step');
+  const trips = graph.withScope('steps', () => squeeze(shape(lrs), [0], { name: 'trip_count' }));
+
+  const names = [...parameters.keys()];
+  const slots = optimizer.stateSlots;
+  const carried = names.flatMap((name) => [parameters.get(name)!, ...slots.map((slot) => states.get(name)!.get(slot)!)]);
+  const per = 1 + slots.length;
+  const { finals, scans } = hoistedLoop(
+    trips,
+    carried,
+    STEPS,
+    (iteration, values) => {
+      const current = new Map(names.map((name, i) => [name, values[i * per]!]));
+      const currentStates = new Map(names.map((name, i) => [name, new Map(slots.map((slot, j) => [slot, values[i * per + 1 + j]!]))]));
+      const lr = gather(lrs, iteration, 0, { name: 'lr' });
+      const step = add(firstStep, iteration, { name: 'step' });
+      const { loss, gradNorm, objective, updated } = gradNormStep(model, optimizer, dtype, x, current, target, { states: currentStates, lr, step });
+      return { next: updated.flatMap((u) => [u.param, ...slots.map((slot) => u.state.get(slot)!)]), scans: [loss, gradNorm, objective] };
+    },
+    { name: 'steps', doc: 'one step on ||grad loss||^2: forward, backward, the backward of the squared gradient norm, the update' },
+  );
+
+  graph.addOutput('loss', scans[0]!, 'mean loss of each step, before its update, [K]');
+  graph.addOutput('grad_norm', scans[1]!, '2-norm of the loss gradient of each step, before its update, [K]');
+  graph.addOutput('objective', scans[2]!, '||grad loss||^2 of each step, before its update, [K]');
+  addOptimizerOutputs(
+    graph,
+    optimizer,
+    names,
+    names.map((_, i) => ({ param: finals[i * per]!, state: new Map(slots.map((slot, j) => [slot, finals[i * per + 1 + j]!])) })),
+  );
+  return graph;
+}
+
+function gradNormStep(
+  model: Model,
+  optimizer: Optimizer,
+  dtype: FloatType,
+  x: Value,
+  parameters: Map<string, Value>,
+  target: Value,
+  optimizerInputs: OptimizerInputs,
+) {
+  const graph = x.graph;
+  const { loss, gradients } = lossAndGradients(model, graph, x, parameters, target);
+  const objective = graph.withScope('objective', () => sumOfSquares(gradients));
+  const gradNorm = graph.withScope('grad_norm', () => sqrt(objective));
+  const objectiveGradients = grad(objective, [...parameters.values()], { scope: graph.scope ? `${graph.scope}/objective_backward` : 'objective_backward' });
+  const updated = applyOptimizer(graph, optimizer, parameters, objectiveGradients, optimizerInputs, dtype);
+  return { loss, gradNorm, objective, updated };
 }
 
 /**

@@ -20,10 +20,11 @@ import { resolveModel, sequential, type Model } from '../../src/nn/model.ts';
 import { findModel } from '../../src/nn/registry.ts';
 import { serializeGraph } from '../../src/onnx/writer.ts';
 import { sgd } from '../../src/optim/sgd.ts';
+import { adam } from '../../src/optim/adam.ts';
 import { writeModelPrograms } from '../../src/programs/build.ts';
 import type { Manifest } from '../../src/programs/manifest.ts';
 import { gradientGraph } from '../../src/programs/programs.ts';
-import { gradNormStepGraph, hvpGraph, inputGradGraph, jacobianGraph } from '../../src/programs/secondOrder.ts';
+import { gradNormStepGraph, gradNormStepsGraph, hvpGraph, inputGradGraph, jacobianGraph } from '../../src/programs/secondOrder.ts';
 import { createSession } from '../../src/runtime/session.ts';
 import { Random } from '../../src/util/random.ts';
 import { Matrix } from 'ml-matrix';
@@ -294,6 +295,48 @@ describe('gradnorm_step.onnx: descent on ||grad L||^2', () => {
   });
 });
 
+describe('gradnorm_steps.onnx: K steps on ||grad L||^2 in one call', () => {
+  it('gives the same weights, Adam state and per-step norms as K gradnorm_step runs, bit for bit', async () => {
+    const batch = batchFor(tiny, 20, 21);
+    const optimizer = adam();
+    const K = 7;
+    const lrs = Array.from({ length: K }, (_, k) => 0.01 / (k + 1));
+    const single = await program(gradNormStepGraph(tiny, optimizer, 'float64'), tiny, batch);
+    const several = await program(gradNormStepsGraph(tiny, optimizer, 'float64'), tiny, batch);
+    const layout = parameterLayout(tiny);
+    const zeroState = () =>
+      Object.fromEntries(
+        layout.flatMap((s) => optimizer.stateSlots.map((slot) => [`state.${s.name}.${slot}`, new ort.Tensor('float64', new Float64Array(s.size), [...s.shape])])),
+      );
+    const w0 = flat(tiny, initializeParameters(tiny, 4, 'float64'));
+
+    let w = w0;
+    let state: Record<string, ort.Tensor> = zeroState();
+    const norms: number[] = [];
+    for (let k = 0; k < K; k++) {
+      const out = await single.run(w, {
+        ...state,
+        lr: new ort.Tensor('float64', Float64Array.of(lrs[k]!), []),
+        step: new ort.Tensor('int64', BigInt64Array.of(BigInt(k + 1)), []),
+      });
+      norms.push(scalar(out.grad_norm));
+      w = collect(tiny, out, 'next.');
+      state = Object.fromEntries(Object.keys(state).map((name) => [name, out[`next.${name}`]!]));
+    }
+    const out = await several.run(w0, {
+      ...zeroState(),
+      lr: new ort.Tensor('float64', Float64Array.from(lrs), [K]),
+      step: new ort.Tensor('int64', BigInt64Array.of(1n), []),
+    });
+    assert.deepEqual(Array.from(out.grad_norm!.data as Float64Array), norms);
+    assert.deepEqual(Array.from(collect(tiny, out, 'next.')), Array.from(w));
+    for (const name of Object.keys(state)) assert.deepEqual(Array.from(out[`next.${name}`]!.data as Float64Array), Array.from(state[name]!.data as Float64Array), name);
+    assert.ok(norms.at(-1)! < norms[0]!, `the gradient norm falls: ${norms[0]} -> ${norms.at(-1)}`);
+    await single.release();
+    await several.release();
+  });
+});
+
 describe('input_grad.onnx and jacobian.onnx: derivatives with respect to the input', () => {
   for (const [model, n] of [
     [classifier, 6],
@@ -381,6 +424,7 @@ describe('the emitted second-order graphs', () => {
         'hvp',
         'power_iteration',
         'gradnorm_step',
+        'gradnorm_steps',
         'input_grad',
         ...(model.task === 'classification' ? ['jacobian'] : []),
         ...(model.parameterCount <= 5000 ? ['hessian'] : []),
@@ -413,6 +457,8 @@ describe('the emitted second-order graphs', () => {
         'objective',
         ...names.flatMap((p) => [`next.${p}`, ...slots.map((s) => `next.state.${p}.${s}`)]),
       ]);
+      assert.deepEqual(manifest.graphs.gradnorm_steps!.inputs, manifest.graphs.train_step!.inputs);
+      assert.deepEqual(manifest.graphs.gradnorm_steps!.outputs, manifest.graphs.gradnorm_step!.outputs);
       assert.deepEqual(manifest.graphs.input_grad!.outputs, ['loss', 'grad.x', 'sensitivity']);
       if (model.task === 'classification') {
         assert.deepEqual(manifest.graphs.jacobian!.inputs, ['x', ...names]);
@@ -424,10 +470,10 @@ describe('the emitted second-order graphs', () => {
   it('pass the official ONNX checker with full shape inference', { skip: onnxCheckerVersion() ? false : CHECKER_SKIP_REASON }, () => {
     const files = readdirSync(outDir, { recursive: true })
       .map(String)
-      .filter((f) => /(^|\/)(hvp|hessian|power_iteration|gradnorm_step|input_grad|jacobian)\.onnx$/.test(f))
+      .filter((f) => /(^|\/)(hvp|hessian|power_iteration|gradnorm_steps?|input_grad|jacobian)\.onnx$/.test(f))
       .map((f) => join(outDir, f));
     const small = [...models, funcDeep].filter((m) => m.parameterCount <= 5000).length;
-    assert.equal(files.length, 4 * models.length + models.filter((m) => m.task === 'classification').length + 4 + small);
+    assert.equal(files.length, 5 * models.length + models.filter((m) => m.task === 'classification').length + 5 + small);
     assert.deepEqual(checkOnnxFiles(files), []);
   });
 });
