@@ -25,16 +25,28 @@ describe('emitted graphs', () => {
     .filter((f) => f.endsWith('.onnx'))
     .map((f) => join(outDir, f));
 
-  it('writes every program for every model (jacobian for classifiers)', () => {
+  it('writes every program for every model (jacobian for classifiers, hessian for up to 5,000 parameters)', () => {
     for (const model of models) {
-      const expected = ['eval.onnx', 'forward.onnx', 'gradient.onnx', 'gradnorm_step.onnx', 'hvp.onnx', 'input_grad.onnx', 'manifest.json', 'train_step.onnx'];
+      const expected = [
+        'eval.onnx',
+        'forward.onnx',
+        'gradient.onnx',
+        'gradnorm_step.onnx',
+        'gradnorm_steps.onnx',
+        'hvp.onnx',
+        'power_iteration.onnx',
+        'input_grad.onnx',
+        'manifest.json',
+        'train_step.onnx',
+      ];
       if (model.task === 'classification') expected.push('jacobian.onnx');
+      if (model.parameterCount <= 5000) expected.push('hessian.onnx');
       assert.deepEqual(readdirSync(join(outDir, model.name)).sort(), expected.sort());
     }
   });
 
   it('pass the official ONNX checker with full shape inference', { skip: checker ? false : CHECKER_SKIP_REASON }, () => {
-    assert.ok(files.length >= 7 * models.length + 7);
+    assert.ok(files.length >= 9 * models.length + 9);
     assert.deepEqual(checkOnnxFiles(files), []);
   });
 
