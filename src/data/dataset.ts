@@ -39,3 +39,32 @@ export function gatherBatch(
     else for (let j = 0; j < targetWidth; j++) (target as Float32Array)[(row - start) * targetWidth + j] = dataset.targets![index * targetWidth + j]!;
   }
 }
+
+const int64Labels = new WeakMap<Dataset, BigInt64Array>();
+
+/**
+ * Rows start..end in data set order as views, without copying, where the
+ * data set's own arrays can be fed as they are: float32 inputs, and the
+ * labels widened to int64 once per data set. null for float64 graphs, whose
+ * inputs must be converted anyway.
+ */
+export function contiguousRows(
+  dataset: Dataset,
+  start: number,
+  end: number,
+  dtype: 'float32' | 'float64',
+): { x: Float32Array; target: BigInt64Array | Float32Array } | null {
+  if (dtype !== 'float32') return null;
+  const width = inputSize(dataset);
+  const x = dataset.inputs.subarray(start * width, end * width);
+  if (dataset.labels) {
+    let labels = int64Labels.get(dataset);
+    if (!labels) {
+      labels = BigInt64Array.from(dataset.labels, (label) => BigInt(label));
+      int64Labels.set(dataset, labels);
+    }
+    return { x, target: labels.subarray(start, end) };
+  }
+  const targetWidth = dataset.targetWidth ?? 1;
+  return { x, target: dataset.targets!.subarray(start * targetWidth, end * targetWidth) };
+}

@@ -12,7 +12,7 @@ import type { Optimizer } from '../optim/optimizer.ts';
 import type { FloatType } from '../programs/modelInputs.ts';
 import { multiStepTrainGraph } from '../programs/multiStep.ts';
 import { evalGraph, nextName, stateInputName, trainStepGraph } from '../programs/programs.ts';
-import { gatherBatch, inputSize, type Dataset } from '../data/dataset.ts';
+import { contiguousRows, gatherBatch, inputSize, type Dataset } from '../data/dataset.ts';
 import { DivergenceError, UserError } from '../util/errors.ts';
 import type { Random } from '../util/random.ts';
 import { createSession, type RuntimeOptions } from './session.ts';
@@ -281,8 +281,10 @@ export class Trainer {
     for (let start = 0; start < dataset.count; start += chunkSize) {
       const end = Math.min(dataset.count, start + chunkSize);
       const rows = end - start;
-      const { x, target } = this.batchBuffers(dataset, rows);
-      gatherBatch(dataset, order, start, end, x, target);
+      // In data set order the chunk is a slice of the data set's own arrays: feed it as is.
+      const view = contiguousRows(dataset, start, end, this.dtype);
+      const { x, target } = view ?? this.batchBuffers(dataset, rows);
+      if (!view) gatherBatch(dataset, order, start, end, x, target);
       const feeds: Record<string, ort.Tensor> = {
         x: tensorOf(this.dtype, x, [rows, ...dataset.inputShape]),
         target: this.targetTensor(target, rows, dataset),
