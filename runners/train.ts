@@ -49,7 +49,7 @@ export interface EpochMetrics {
   trainAccuracy?: number;
   testLoss: number;
   testAccuracy?: number;
-  gradNorm: number;
+  gradNorm?: number;
   seconds: number;
 }
 

@@ -259,6 +259,16 @@ export function squeeze(x: Value, axes: number[], options: OpOptions = {}): Valu
 
 // ---------------------------------------------------------------- slicing and indexing
 
+/** Cuts x along `axis` into pieces of the given (static) sizes: one node, several outputs. */
+export function split(x: Value, sizes: number[], axis: number, options: OpOptions = {}): Value[] {
+  const normalized = normalizeAxis(axis, x.rank, 'Split');
+  const total = x.shape[normalized];
+  const sum = sizes.reduce((a, b) => a + b, 0);
+  if (typeof total === 'number' && total !== sum) throw new Error(`Split: sizes [${sizes}] add up to ${sum}, ${x.name} has ${total} along axis ${normalized}`);
+  const outputs = sizes.map((size) => ({ dtype: x.dtype, shape: x.shape.map((dim, i) => (i === normalized ? size : dim)) }));
+  return x.graph.addNode('Split', [x, int64Vector(x, sizes)], outputs, { axis: int(normalized) }, { nameHint: options.name, docString: options.doc });
+}
+
 /** Joins values along `axis`; the other dimensions must agree. */
 export function concat(values: Value[], axis: number, options: OpOptions = {}): Value {
   if (values.length === 0) throw new Error('Concat: needs at least one input');

@@ -13,11 +13,12 @@ import { loop } from '../ir/controlFlow.ts';
 import type { Model } from '../nn/model.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { BATCH, modelGraph, targetSignature, type FloatType } from './modelInputs.ts';
-import { addOptimizerOutputs, addOptimizerStateInputs, applyOptimizer, correctCount, lossAndGradients, stateInputName, sumOfSquares } from './programs.ts';
+import { addOptimizerOutputs, addOptimizerStateInputs, applyOptimizer, correctCount, lossAndGradients, stateInputName, sumOfSquares, type TrainStepOptions } from './programs.ts';
 
 export const STEPS = 'K';
 
-export function multiStepTrainGraph(model: Model, optimizer: Optimizer, dtype: FloatType = 'float32'): Graph {
+export function multiStepTrainGraph(model: Model, optimizer: Optimizer, dtype: FloatType = 'float32', options: TrainStepOptions = {}): Graph {
+  const withGradNorm = options.gradNorm !== false;
   const { graph, parameters } = modelGraph(
     model,
     'train_steps',
@@ -36,12 +37,13 @@ export function multiStepTrainGraph(model: Model, optimizer: Optimizer, dtype: F
 
   const names = [...parameters.keys()];
   const carried = names.flatMap((name) => [parameters.get(name)!, ...optimizer.stateSlots.map((slot) => states.get(name)!.get(slot)!)]);
-  const body = stepBody(model, optimizer, dtype, graph, { x, targets, lrs, firstStep }, names, carried);
+  const body = stepBody(model, optimizer, dtype, graph, { x, targets, lrs, firstStep }, names, carried, withGradNorm);
   const { finals, scans } = loop(trips, carried, body, STEPS, { name: 'steps' });
 
-  graph.addOutput('loss', scans[0]!, 'mean loss of each step, before its update, [K]');
-  graph.addOutput('grad_norm', scans[1]!, 'gradient 2-norm of each step, before its update, [K]');
-  if (model.task === 'classification') graph.addOutput('correct', scans[2]!, 'correctly classified examples of each step\'s batch, [K]');
+  const perStep = [...scans];
+  graph.addOutput('loss', perStep.shift()!, 'mean loss of each step, before its update, [K]');
+  if (withGradNorm) graph.addOutput('grad_norm', perStep.shift()!, 'gradient 2-norm of each step, before its update, [K]');
+  if (model.task === 'classification') graph.addOutput('correct', perStep.shift()!, 'correctly classified examples of each step\'s batch, [K]');
   const per = 1 + optimizer.stateSlots.length;
   addOptimizerOutputs(
     graph,
@@ -60,6 +62,7 @@ function stepBody(
   inputs: { x: Value; targets: Value; lrs: Value; firstStep: Value },
   names: string[],
   carried: Value[],
+  withGradNorm: boolean,
 ): Graph {
   const body = new Graph(`${outer.name}/step`, 'one training step: batch `iteration` of x, forward, loss, gradient, update', 'step/');
   return body.withScope('step', () => {
@@ -75,7 +78,7 @@ function stepBody(
     const parameters = new Map(names.map((name, i) => [name, incoming[i * per]!]));
     const states = new Map(names.map((name, i) => [name, new Map(optimizer.stateSlots.map((slot, j) => [slot, incoming[i * per + 1 + j]!]))]));
     const { y, loss, gradients } = lossAndGradients(model, body, x, parameters, target, { training: true });
-    const gradNorm = body.withScope('grad_norm', () => sqrt(sumOfSquares(gradients)));
+    const gradNorm = withGradNorm ? body.withScope('grad_norm', () => sqrt(sumOfSquares(gradients))) : null;
     const updated = applyOptimizer(body, optimizer, parameters, gradients, { states, lr, step }, dtype);
 
     body.addOutput('step/condition_out', identity(condition));
@@ -84,7 +87,7 @@ function stepBody(
       optimizer.stateSlots.forEach((slot) => body.addOutput(`step/next.${stateInputName(name, slot)}`, updated[i]!.state.get(slot)!));
     });
     body.addOutput('step/loss', loss);
-    body.addOutput('step/grad_norm', gradNorm);
+    if (gradNorm) body.addOutput('step/grad_norm', gradNorm);
     if (model.task === 'classification') {
       body.addOutput('step/correct', correctCount(y, target));
     }

@@ -5,10 +5,11 @@
  */
 import { grad } from '../autodiff/engine.ts';
 import type { Graph, Value } from '../ir/graph.ts';
-import { add, argMax, cast, equal, reduceSum, reduceSumSquare, sqrt } from '../ir/ops.ts';
+import { add, argMax, cast, concat, equal, reduceSum, reduceSumSquare, reshape, split, sqrt } from '../ir/ops.ts';
+import { staticSize } from '../ir/shape.ts';
 import type { ForwardMode } from '../nn/layer.ts';
 import type { Model } from '../nn/model.ts';
-import type { Optimizer, UpdatedSlot } from '../optim/optimizer.ts';
+import type { Optimizer, ParameterSlot, UpdatedSlot } from '../optim/optimizer.ts';
 import { addTarget, lossOf, modelGraph, type FloatType } from './modelInputs.ts';
 
 export function forwardGraph(model: Model, dtype: FloatType = 'float32'): Graph {
@@ -55,7 +56,16 @@ export function nextName(name: string): string {
   return `next.${name}`;
 }
 
-export function trainStepGraph(model: Model, optimizer: Optimizer, dtype: FloatType = 'float32'): Graph {
+export interface TrainStepOptions {
+  /**
+   * Also output grad_norm, the loss gradient's 2-norm (default true). It
+   * costs a pass over every gradient, about 8% of an MNIST MLP step, so
+   * training that does not record it can leave it out.
+   */
+  gradNorm?: boolean;
+}
+
+export function trainStepGraph(model: Model, optimizer: Optimizer, dtype: FloatType = 'float32', options: TrainStepOptions = {}): Graph {
   const { graph, x, parameters } = modelGraph(
     model,
     'train_step',
@@ -67,11 +77,11 @@ export function trainStepGraph(model: Model, optimizer: Optimizer, dtype: FloatT
 
   // Training behaviour (Dropout active), as PyTorch's model.train() during the step.
   const { y, loss, gradients } = lossAndGradients(model, graph, x, parameters, target, { training: true });
-  const gradNorm = graph.withScope('grad_norm', () => sqrt(sumOfSquares(gradients)));
+  const gradNorm = options.gradNorm === false ? null : graph.withScope('grad_norm', () => sqrt(sumOfSquares(gradients)));
   const updated = applyOptimizer(graph, optimizer, parameters, gradients, optimizerInputs, dtype);
 
   graph.addOutput('loss', loss, 'mean loss over the batch, before the update');
-  graph.addOutput('grad_norm', gradNorm, '2-norm of the loss gradient over all parameters, before the update');
+  if (gradNorm) graph.addOutput('grad_norm', gradNorm, '2-norm of the loss gradient over all parameters, before the update');
   if (model.task === 'classification') graph.addOutput('correct', correctCount(y, target), 'correctly classified examples in the batch');
   addOptimizerOutputs(graph, optimizer, [...parameters.keys()], updated);
   return graph;
@@ -109,7 +119,21 @@ export function addOptimizerInputs(graph: Graph, optimizer: Optimizer, parameter
   return { states, lr, step };
 }
 
-/** One optimizer update of every parameter with the given gradients (in parameter order), in scope optimizer/<name>. */
+/**
+ * Parameters below this many elements are updated together, as one flat
+ * tensor. An elementwise op on a bias costs onnxruntime about as much as on
+ * a few thousand numbers (the kernel's fixed cost), and an optimizer runs
+ * about a dozen of them per tensor; PyTorch's foreach optimizers group
+ * tensors for the same reason.
+ */
+export const SMALL_PARAMETER_ELEMENTS = 16384;
+
+/**
+ * One optimizer update of every parameter with the given gradients (in
+ * parameter order), in scope optimizer/<name>. Every optimizer here is
+ * elementwise, so updating the concatenation of the small parameters gives
+ * exactly their separate updates.
+ */
 export function applyOptimizer(
   graph: Graph,
   optimizer: Optimizer,
@@ -118,14 +142,40 @@ export function applyOptimizer(
   { states, lr, step }: OptimizerInputs,
   dtype: FloatType,
 ): UpdatedSlot[] {
-  const names = [...parameters.keys()];
-  return graph.withScope(`optimizer/${optimizer.name}`, () =>
-    optimizer.update(
-      names.map((name, i) => ({ name, param: parameters.get(name)!, grad: gradients[i]!, state: states.get(name)! })),
-      lr,
-      cast(step, dtype, { name: 'step_float' }),
-    ),
-  );
+  const slots: ParameterSlot[] = [...parameters.keys()].map((name, i) => ({ name, param: parameters.get(name)!, grad: gradients[i]!, state: states.get(name)! }));
+  return graph.withScope(`optimizer/${optimizer.name}`, () => {
+    const small = slots.filter((slot) => staticSize(slot.param.shape)! < SMALL_PARAMETER_ELEMENTS);
+    if (small.length < 2) return optimizer.update(slots, lr, cast(step, dtype, { name: 'step_float' }));
+    const large = slots.filter((slot) => !small.includes(slot));
+    const grouped = graph.withScope('small_parameters', () => groupSlots(small, optimizer.stateSlots));
+    const updated = optimizer.update([...large, grouped], lr, cast(step, dtype, { name: 'step_float' }));
+    const ungrouped = graph.withScope('small_parameters', () => ungroupSlot(updated.at(-1)!, small, optimizer.stateSlots));
+    return slots.map((slot) => (small.includes(slot) ? ungrouped[small.indexOf(slot)]! : updated[large.indexOf(slot)]!));
+  });
+}
+
+function groupSlots(slots: readonly ParameterSlot[], stateSlots: readonly string[]): ParameterSlot {
+  const flat = (values: Value[], name: string) =>
+    concat(
+      values.map((value) => (value.rank === 1 ? value : reshape(value, [-1]))),
+      0,
+      { name },
+    );
+  return {
+    name: 'small_parameters',
+    param: flat(slots.map((s) => s.param), 'param'),
+    grad: flat(slots.map((s) => s.grad), 'grad'),
+    state: new Map(stateSlots.map((slot) => [slot, flat(slots.map((s) => s.state.get(slot)!), slot)])),
+  };
+}
+
+function ungroupSlot(updated: UpdatedSlot, slots: readonly ParameterSlot[], stateSlots: readonly string[]): UpdatedSlot[] {
+  const sizes = slots.map((slot) => staticSize(slot.param.shape)!);
+  const unflat = (value: Value, name: string) =>
+    split(value, sizes, 0, { name }).map((piece, i) => (slots[i]!.param.rank === 1 ? piece : reshape(piece, [...(slots[i]!.param.shape as number[])])));
+  const params = unflat(updated.param, 'next_param');
+  const states = stateSlots.map((slot) => unflat(updated.state.get(slot)!, `next_${slot}`));
+  return slots.map((_, i) => ({ param: params[i]!, state: new Map(stateSlots.map((slot, j) => [slot, states[j]![i]!])) }));
 }
 
 /** next.<param> and next.state.<param>.<slot> for every parameter, in parameter order. */

@@ -14,7 +14,7 @@ import { Random } from '../../src/util/random.ts';
 import { awayFromZero, checkGradients, type InputSpec } from '../support/gradcheck.ts';
 import { CHECKER_SKIP_REASON, checkOnnxFiles, onnxCheckerVersion } from '../support/onnxChecker.ts';
 
-// Rules for Abs, Sign, Sin, Cos, LessOrEqual/GreaterOrEqual, Concat, Slice,
+// Rules for Abs, Sign, Sin, Cos, LessOrEqual/GreaterOrEqual, Concat, Split, Slice,
 // Pad, Gather, GatherElements and ScatterElements: first and second order
 // against central finite differences in float64, the ONNX checker on the
 // emitted derivative graphs, and forward values against hand-computed numbers.
@@ -133,6 +133,14 @@ const cases: GradientCase[] = [
     name: 'Concat of three along axis 0 of one input reused',
     specs: [{ shape: [2, 3] }, { shape: [1, 3] }],
     build: (a, b) => op.concat([op.sin(a), op.mul(a, b), op.mul(b, b)], 0),
+  },
+  {
+    name: 'Split into three along axis 1, pieces recombined (one unused)',
+    specs: [{ shape: [3, 6] }],
+    build: (x) => {
+      const [a, b] = op.split(op.mul(x, op.sin(x)), [1, 3, 2], 1);
+      return op.mul(op.tanh(b!), op.exp(a!));
+    },
   },
   {
     name: 'Slice of exp with negative and clamped bounds',

@@ -189,6 +189,22 @@ describe('several steps per call (ONNX Loop)', () => {
     for (const [name, values] of single.parameters()) assert.deepEqual(multi.parameters().get(name), values, name);
   });
 
+  it('trains to the same weights and losses without recording gradient norms, and reports none', async () => {
+    const model = findModel('func-deep');
+    const data = sampleFunction('sinc', 100);
+    const options = (gradientNorms: boolean) => ({ threads: 1, stepsPerCall: 4, gradientNorms });
+    const withNorms = await Trainer.create(model, adam(), initializeParameters(model, 3), options(true));
+    const without = await Trainer.create(model, adam(), initializeParameters(model, 3), options(false));
+    const a = await withNorms.trainEpochs(data, 3, { batchSize: 16, lr: 1e-2, random: new Random(3) });
+    const b = await without.trainEpochs(data, 3, { batchSize: 16, lr: 1e-2, random: new Random(3) });
+    assert.deepEqual(
+      b.map((epoch) => epoch.loss),
+      a.map((epoch) => epoch.loss),
+    );
+    assert.ok(a.every((epoch) => epoch.gradNorm! > 0) && b.every((epoch) => epoch.gradNorm === undefined));
+    for (const [name, values] of withNorms.parameters()) assert.deepEqual(without.parameters().get(name), values, name);
+  });
+
   it('stops on divergence inside a call and keeps the weights from before it', async () => {
     const model = findModel('func-deep');
     const trainer = await Trainer.create(model, sgd(), initializeParameters(model, 1), { threads: 1, stepsPerCall: 4 });

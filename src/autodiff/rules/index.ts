@@ -4,6 +4,7 @@ import { addGradient } from './Add.ts';
 import { averagePoolGradient } from './AveragePool.ts';
 import { castGradient } from './Cast.ts';
 import { concatGradient } from './Concat.ts';
+import { splitGradient } from './Split.ts';
 import { convGradient } from './Conv.ts';
 import { convTransposeGradient } from './ConvTranspose.ts';
 import { cosGradient } from './Cos.ts';
@@ -75,6 +76,7 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   Sigmoid: sigmoidGradient,
   Sin: sinGradient,
   Slice: sliceGradient,
+  Split: splitGradient,
   Softmax: softmaxGradient,
   Sqrt: sqrtGradient,
   Squeeze: reshapeGradient,
