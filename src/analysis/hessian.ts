@@ -357,7 +357,7 @@ export async function topHessianEigenvalue(operator: HessianOperator, options: P
   const iterations = options.iterations ?? 100;
   const tolerance = options.tolerance ?? 1e-6;
   const random = new Random(options.seed ?? 0);
-  const start = Float64Array.from({ length: operator.size }, () => random.normal());
+  const start = random.fillNormal(new Float64Array(operator.size));
   const run = await operator.powerIteration(start, iterations, tolerance);
   const last = run.estimates.length - 1;
   const zero = run.productNorms[last] === 0;
