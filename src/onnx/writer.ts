@@ -11,6 +11,7 @@ import type { onnx as Proto } from 'onnx-proto';
 import { ONNX_ELEMENT_TYPE } from '../ir/dtype.ts';
 import { VERSION } from '../version.ts';
 import type { Attribute, Graph, TensorData, Value } from '../ir/graph.ts';
+import { liveParts } from '../ir/liveness.ts';
 
 /** Opset 17: the newest that Debian's ONNX checker (python3-onnx 1.12) validates. */
 export const OPSET_VERSION = 17;
@@ -37,8 +38,9 @@ export function serializeGraph(graph: Graph, meta: ModelMetadata = {}): Uint8Arr
 }
 
 function graphProto(graph: Graph): Proto.IGraphProto {
+  const { nodes, initializers } = liveParts(graph);
   const declared = new Set<Value>([...graph.inputs, ...graph.outputs.map((o) => o.value), ...graph.outerReferences]);
-  const intermediates = graph.nodes
+  const intermediates = nodes
     .flatMap((node) => node.outputs)
     .filter((value) => !declared.has(value))
     .map((value) => valueInfo(value));
@@ -47,9 +49,9 @@ function graphProto(graph: Graph): Proto.IGraphProto {
     docString: graph.docString,
     input: graph.inputs.map((value) => valueInfo(value, graph.inputDocs.get(value))),
     output: graph.outputs.map((output) => valueInfo(output.value, output.docString)),
-    initializer: graph.initializers.map(({ value, data }) => tensorProto(value.name, data)),
+    initializer: initializers.map(({ value, data }) => tensorProto(value.name, data)),
     valueInfo: intermediates,
-    node: graph.nodes.map((node) => ({
+    node: nodes.map((node) => ({
       name: node.name,
       opType: node.opType,
       domain: '',

@@ -1,0 +1,46 @@
+/**
+ * Dead-node elimination at serialization. onnxruntime runs every node of a
+ * model, also those whose results nothing reads (measured: five unused
+ * 1000 x 1000 MatMuls cost their full time). Graph building leaves such
+ * nodes behind: the Hessian programs seed the backward pass with v and never
+ * read the gradients themselves, so the weight-gradient Gemms of the first
+ * backward pass are dead there. Only nodes that some graph output depends on
+ * are written.
+ */
+import type { Graph, Initializer, Node } from './graph.ts';
+
+/** The nodes of `graph` that its outputs depend on, in graph order, and the initializers they read. */
+export function liveParts(graph: Graph): { nodes: Node[]; initializers: Initializer[] } {
+  const needed = new Set<string>(graph.outputs.map((output) => output.value.name));
+  const live = new Set<Node>();
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const node = graph.nodes[i]!;
+    if (!node.outputs.some((output) => needed.has(output.name))) continue;
+    live.add(node);
+    for (const input of node.inputs) if (input) needed.add(input.name);
+    // A Loop body reads values of this graph by name.
+    for (const attribute of Object.values(node.attributes)) {
+      if (attribute.kind === 'graph') for (const name of namesReadFromOutside(attribute.value)) needed.add(name);
+    }
+  }
+  return {
+    nodes: graph.nodes.filter((node) => live.has(node)),
+    initializers: graph.initializers.filter(({ value }) => needed.has(value.name)),
+  };
+}
+
+/** Names a subgraph's live nodes read that it does not define itself. */
+function namesReadFromOutside(graph: Graph): Set<string> {
+  const { nodes } = liveParts(graph);
+  const defined = new Set<string>([...graph.inputs, ...graph.initializers.map((i) => i.value)].map((value) => value.name));
+  for (const node of nodes) for (const output of node.outputs) defined.add(output.name);
+  const read = new Set<string>();
+  for (const node of nodes) {
+    for (const input of node.inputs) if (input && !defined.has(input.name)) read.add(input.name);
+    for (const attribute of Object.values(node.attributes)) {
+      if (attribute.kind === 'graph') for (const name of namesReadFromOutside(attribute.value)) if (!defined.has(name)) read.add(name);
+    }
+  }
+  for (const output of graph.outputs) if (!defined.has(output.value.name)) read.add(output.value.name);
+  return read;
+}
