@@ -23,6 +23,11 @@ export async function createSession(model: Uint8Array, options: RuntimeOptions =
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       logSeverityLevel: 4,
+      // Flush subnormal floats to zero. Adam's second moments of rarely used
+      // weights decay into the subnormal range, where x86 arithmetic is many
+      // times slower: mnist-dnn's second and third epochs took 1.5 s instead of
+      // 1.0 s. Values below 1.2e-38 (float32) change no result we report.
+      extra: { session: { set_denormal_as_zero: '1' } },
     });
   } catch (cause) {
     if (ep === 'cpu') throw cause;
