@@ -80,7 +80,8 @@ export function hoistedLoop(
   body.withScope(options.name, () => {
     const keepGoing = result.continueLoop ? emitted(current(result.continueLoop)) : identity(condition, { name: 'condition_out' });
     const outputs = [keepGoing, ...result.next.map((v) => emitted(current(v))), ...(result.scans ?? []).map((v) => emitted(current(v)))];
-    outputs.forEach((value, i) => body.addOutput(outer.uniqueName(`${options.name}/out_${i}`), value));
+    const labels = ['continue', ...result.next.map((_, i) => `next_${i}`), ...(result.scans ?? []).map((_, i) => `scan_${i}`)];
+    outputs.forEach((value, i) => body.addOutput(outer.uniqueName(`${options.name}/${labels[i]}`), value));
   });
   // Recorded so that a Loop nested around this one knows what this body reads.
   for (const node of body.nodes) for (const input of node.inputs) if (input && !inBody(input)) body.outerReference(input);
