@@ -10,9 +10,9 @@
 import { vectorJacobianProducts } from '../autodiff/engine.ts';
 import { hoistedLoop } from '../ir/hoistedLoop.ts';
 import type { Graph, Value } from '../ir/graph.ts';
-import { abs, and, arange, cast, concat, div, equal, greater, less, max, mul, not, reduceSum, reduceSumSquare, reshape, scalarLike, slice, sqrt, sub } from '../ir/ops.ts';
+import { abs, and, arange, cast, div, equal, greater, less, max, mul, not, reduceSum, reduceSumSquare, scalarLike, sqrt, sub } from '../ir/ops.ts';
 import type { Model } from '../nn/model.ts';
-import { parameterSize } from '../nn/model.ts';
+import { concatFlat, splitFlat } from './flatten.ts';
 import { addTarget, modelGraph, type FloatType } from './modelInputs.ts';
 import { lossAndGradients } from './programs.ts';
 
@@ -28,21 +28,7 @@ export function hessianVectorProducts(gradients: readonly Value[], parameters: r
 
 /** A flat [P] vector cut into tensors of the parameters' shapes. */
 function splitByParameter(model: Model, flat: Value): Value[] {
-  let offset = 0;
-  return model.parameters.map((parameter) => {
-    const size = parameterSize(parameter);
-    const part = slice(flat, [offset], [offset + size], [0], { name: `v.${parameter.name}` });
-    offset += size;
-    return parameter.shape.length === 1 ? part : reshape(part, [...parameter.shape], { name: `v.${parameter.name}` });
-  });
-}
-
-function joinFlat(model: Model, parts: readonly Value[]): Value {
-  return concat(
-    parts.map((part, i) => (part.rank === 1 ? part : reshape(part, [parameterSize(model.parameters[i]!)]))),
-    0,
-    { name: 'flat' },
-  );
+  return splitFlat(flat, model.parameters.map((parameter) => parameter.shape), 'v');
 }
 
 /** Above this many parameters no hessian.onnx is emitted: 5,000 is a 200 MB float64 matrix and 5,000 iterations. */
@@ -70,7 +56,7 @@ export function hessianGraph(model: Model, dtype: FloatType = 'float32'): Graph 
     (i) => {
       const basis = cast(equal(arange(i, size, { name: 'indices' }), i), dtype, { name: 'basis' });
       const products = hessianVectorProducts(gradients, [...parameters.values()], splitByParameter(model, basis));
-      return { next: [], scans: [joinFlat(model, products)] };
+      return { next: [], scans: [concatFlat(products, 'flat')] };
     },
     { name: 'columns', doc: 'column i of the Hessian: H e_i, only the part of the double backward that depends on e_i' },
   );
@@ -112,7 +98,7 @@ export function powerIterationGraph(model: Model, dtype: FloatType = 'float32'):
     [unit, unknown, unit, unit],
     'K',
     (_, [v, previous]) => {
-      const hv = joinFlat(model, hessianVectorProducts(gradients, [...parameters.values()], splitByParameter(model, v!)));
+      const hv = concatFlat(hessianVectorProducts(gradients, [...parameters.values()], splitByParameter(model, v!)), 'flat');
       const estimate = reduceSum(mul(v!, hv), undefined, false, { name: 'rayleigh' });
       const change = div(abs(sub(estimate, previous!)), max(abs(estimate), scalarLike(estimate, SMALLEST_NORMAL[dtype])), { name: 'relative_change' });
       const norm = sqrt(reduceSumSquare(hv), { name: 'norm' });

@@ -11,7 +11,7 @@ import { Graph, type Value } from '../ir/graph.ts';
 import { add, gather, identity, shape, sqrt, squeeze } from '../ir/ops.ts';
 import { loop } from '../ir/controlFlow.ts';
 import type { Model } from '../nn/model.ts';
-import type { Optimizer } from '../optim/optimizer.ts';
+import type { Optimizer, UpdatedSlot } from '../optim/optimizer.ts';
 import { BATCH, modelGraph, targetSignature, type FloatType } from './modelInputs.ts';
 import { addOptimizerOutputs, addOptimizerStateInputs, applyOptimizer, correctCount, lossAndGradients, stateInputName, sumOfSquares, type TrainStepOptions } from './programs.ts';
 
@@ -30,13 +30,10 @@ export function multiStepTrainGraph(model: Model, optimizer: Optimizer, dtype: F
   const target = targetSignature(model, dtype);
   const targets = graph.addInput('target', target.dtype, [STEPS, ...target.shape], 'one batch of targets per step, [K, ...]');
   const states = addOptimizerStateInputs(graph, optimizer, parameters, dtype);
-  const lrs = graph.addInput('lr', dtype, [STEPS], 'the learning rate of each step');
-  const firstStep = graph.addInput('step', 'int64', [], 'the 1-based number of the first step');
-  // K is read from the learning-rate vector's length.
-  const trips = graph.withScope('steps', () => squeeze(shape(lrs), [0], { name: 'trip_count' }));
+  const { lrs, firstStep, trips } = addStepsInputs(graph, dtype);
 
   const names = [...parameters.keys()];
-  const carried = names.flatMap((name) => [parameters.get(name)!, ...optimizer.stateSlots.map((slot) => states.get(name)!.get(slot)!)]);
+  const carried = packOptimizerCarry(optimizer, names, parameters, states);
   const body = stepBody(model, optimizer, dtype, graph, { x, targets, lrs, firstStep }, names, carried, withGradNorm);
   const { finals, scans } = loop(trips, carried, body, STEPS, { name: 'steps' });
 
@@ -44,14 +41,45 @@ export function multiStepTrainGraph(model: Model, optimizer: Optimizer, dtype: F
   graph.addOutput('loss', perStep.shift()!, 'mean loss of each step, before its update, [K]');
   if (withGradNorm) graph.addOutput('grad_norm', perStep.shift()!, 'gradient 2-norm of each step, before its update, [K]');
   if (model.task === 'classification') graph.addOutput('correct', perStep.shift()!, 'correctly classified examples of each step\'s batch, [K]');
-  const per = 1 + optimizer.stateSlots.length;
-  addOptimizerOutputs(
-    graph,
-    optimizer,
-    names,
-    names.map((_, i) => ({ param: finals[i * per]!, state: new Map(optimizer.stateSlots.map((slot, j) => [slot, finals[i * per + 1 + j]!])) })),
-  );
+  addOptimizerOutputs(graph, optimizer, names, updatedSlots(optimizer, names, finals));
   return graph;
+}
+
+/** `lr` [K] (one per step, K read from its length) and `step` (the first step's number), shared by the K-step programs. */
+export function addStepsInputs(graph: Graph, dtype: FloatType) {
+  const lrs = graph.addInput('lr', dtype, [STEPS], 'the learning rate of each step');
+  const firstStep = graph.addInput('step', 'int64', [], 'the 1-based number of the first step');
+  const trips = graph.withScope('steps', () => squeeze(shape(lrs), [0], { name: 'trip_count' }));
+  return { lrs, firstStep, trips };
+}
+
+/** Parameters and optimizer state as one list of Loop-carried values: each parameter, then its state slots. */
+export function packOptimizerCarry(
+  optimizer: Optimizer,
+  names: readonly string[],
+  parameters: ReadonlyMap<string, Value>,
+  states: ReadonlyMap<string, ReadonlyMap<string, Value>>,
+): Value[] {
+  return names.flatMap((name) => [parameters.get(name)!, ...optimizer.stateSlots.map((slot) => states.get(name)!.get(slot)!)]);
+}
+
+/** packOptimizerCarry's inverse. */
+export function unpackOptimizerCarry(optimizer: Optimizer, names: readonly string[], values: readonly Value[]) {
+  const per = 1 + optimizer.stateSlots.length;
+  const parameters = new Map(names.map((name, i) => [name, values[i * per]!]));
+  const states = new Map(names.map((name, i) => [name, new Map(optimizer.stateSlots.map((slot, j) => [slot, values[i * per + 1 + j]!]))]));
+  return { parameters, states };
+}
+
+/** Carried values after the Loop, as the optimizer's updated slots in parameter order. */
+export function updatedSlots(optimizer: Optimizer, names: readonly string[], finals: readonly Value[]): UpdatedSlot[] {
+  const { parameters, states } = unpackOptimizerCarry(optimizer, names, finals);
+  return names.map((name) => ({ param: parameters.get(name)!, state: states.get(name)! }));
+}
+
+/** The optimizer's updated slots as the next Loop-carried values (packOptimizerCarry's order). */
+export function packUpdatedSlots(optimizer: Optimizer, updated: readonly UpdatedSlot[]): Value[] {
+  return updated.flatMap((slot) => [slot.param, ...optimizer.stateSlots.map((name) => slot.state.get(name)!)]);
 }
 
 function stepBody(
@@ -74,9 +102,7 @@ function stepBody(
     const lr = gather(body.outerReference(inputs.lrs), iteration, 0, { name: 'lr' });
     const step = add(body.outerReference(inputs.firstStep), iteration, { name: 'step' });
 
-    const per = 1 + optimizer.stateSlots.length;
-    const parameters = new Map(names.map((name, i) => [name, incoming[i * per]!]));
-    const states = new Map(names.map((name, i) => [name, new Map(optimizer.stateSlots.map((slot, j) => [slot, incoming[i * per + 1 + j]!]))]));
+    const { parameters, states } = unpackOptimizerCarry(optimizer, names, incoming);
     const { y, loss, gradients } = lossAndGradients(model, body, x, parameters, target, { training: true });
     const gradNorm = withGradNorm ? body.withScope('grad_norm', () => sqrt(sumOfSquares(gradients))) : null;
     const updated = applyOptimizer(body, optimizer, parameters, gradients, { states, lr, step }, dtype);

@@ -5,11 +5,12 @@
  */
 import { grad } from '../autodiff/engine.ts';
 import type { Graph, Value } from '../ir/graph.ts';
-import { add, argMax, cast, concat, equal, reduceSum, reduceSumSquare, reshape, split, sqrt } from '../ir/ops.ts';
+import { add, argMax, cast, equal, reduceSum, reduceSumSquare, sqrt } from '../ir/ops.ts';
 import { staticSize } from '../ir/shape.ts';
 import type { ForwardMode } from '../nn/layer.ts';
 import type { Model } from '../nn/model.ts';
 import type { Optimizer, ParameterSlot, UpdatedSlot } from '../optim/optimizer.ts';
+import { concatFlat, splitFlat } from './flatten.ts';
 import { addTarget, lossOf, modelGraph, type FloatType } from './modelInputs.ts';
 
 export function forwardGraph(model: Model, dtype: FloatType = 'float32'): Graph {
@@ -144,37 +145,30 @@ export function applyOptimizer(
 ): UpdatedSlot[] {
   const slots: ParameterSlot[] = [...parameters.keys()].map((name, i) => ({ name, param: parameters.get(name)!, grad: gradients[i]!, state: states.get(name)! }));
   return graph.withScope(`optimizer/${optimizer.name}`, () => {
+    const stepFloat = cast(step, dtype, { name: 'step_float' });
     const small = slots.filter((slot) => staticSize(slot.param.shape)! < SMALL_PARAMETER_ELEMENTS);
-    if (small.length < 2) return optimizer.update(slots, lr, cast(step, dtype, { name: 'step_float' }));
+    if (small.length < 2) return optimizer.update(slots, lr, stepFloat);
     const large = slots.filter((slot) => !small.includes(slot));
     const grouped = graph.withScope('small_parameters', () => groupSlots(small, optimizer.stateSlots));
-    const updated = optimizer.update([...large, grouped], lr, cast(step, dtype, { name: 'step_float' }));
+    const updated = optimizer.update([...large, grouped], lr, stepFloat);
     const ungrouped = graph.withScope('small_parameters', () => ungroupSlot(updated.at(-1)!, small, optimizer.stateSlots));
     return slots.map((slot) => (small.includes(slot) ? ungrouped[small.indexOf(slot)]! : updated[large.indexOf(slot)]!));
   });
 }
 
 function groupSlots(slots: readonly ParameterSlot[], stateSlots: readonly string[]): ParameterSlot {
-  const flat = (values: Value[], name: string) =>
-    concat(
-      values.map((value) => (value.rank === 1 ? value : reshape(value, [-1]))),
-      0,
-      { name },
-    );
   return {
     name: 'small_parameters',
-    param: flat(slots.map((s) => s.param), 'param'),
-    grad: flat(slots.map((s) => s.grad), 'grad'),
-    state: new Map(stateSlots.map((slot) => [slot, flat(slots.map((s) => s.state.get(slot)!), slot)])),
+    param: concatFlat(slots.map((s) => s.param), 'param'),
+    grad: concatFlat(slots.map((s) => s.grad), 'grad'),
+    state: new Map(stateSlots.map((slot) => [slot, concatFlat(slots.map((s) => s.state.get(slot)!), slot)])),
   };
 }
 
 function ungroupSlot(updated: UpdatedSlot, slots: readonly ParameterSlot[], stateSlots: readonly string[]): UpdatedSlot[] {
-  const sizes = slots.map((slot) => staticSize(slot.param.shape)!);
-  const unflat = (value: Value, name: string) =>
-    split(value, sizes, 0, { name }).map((piece, i) => (slots[i]!.param.rank === 1 ? piece : reshape(piece, [...(slots[i]!.param.shape as number[])])));
-  const params = unflat(updated.param, 'next_param');
-  const states = stateSlots.map((slot) => unflat(updated.state.get(slot)!, `next_${slot}`));
+  const shapes = slots.map((slot) => slot.param.shape as number[]);
+  const params = splitFlat(updated.param, shapes, 'next_param');
+  const states = stateSlots.map((slot) => splitFlat(updated.state.get(slot)!, shapes, `next_${slot}`));
   return slots.map((_, i) => ({ param: params[i]!, state: new Map(stateSlots.map((slot, j) => [slot, states[j]![i]!])) }));
 }
 

@@ -6,14 +6,14 @@
  */
 import { grad } from '../autodiff/engine.ts';
 import type { Graph, Value } from '../ir/graph.ts';
-import { add, concat, expand, gather, mul, reduceSum, shape, softmax, sqrt, squeeze, unsqueeze } from '../ir/ops.ts';
+import { add, concat, expand, gather, mul, reduceSum, shape, softmax, sqrt, unsqueeze } from '../ir/ops.ts';
 import { hoistedLoop } from '../ir/hoistedLoop.ts';
 import type { Model } from '../nn/model.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { hessianVectorProducts } from './hessianLoops.ts';
 import { addTarget, lossOf, modelGraph, type FloatType } from './modelInputs.ts';
 import { addOptimizerInputs, addOptimizerOutputs, addOptimizerStateInputs, applyOptimizer, lossAndGradients, sumOfSquares, type OptimizerInputs } from './programs.ts';
-import { STEPS } from './multiStep.ts';
+import { addStepsInputs, packOptimizerCarry, packUpdatedSlots, STEPS, unpackOptimizerCarry, updatedSlots } from './multiStep.ts';
 
 export function directionInputName(parameter: string): string {
   return `v.${parameter}`;
@@ -83,25 +83,19 @@ export function gradNormStepsGraph(model: Model, optimizer: Optimizer, dtype: Fl
   );
   const target = addTarget(graph, model, dtype);
   const states = addOptimizerStateInputs(graph, optimizer, parameters, dtype);
-  const lrs = graph.addInput('lr', dtype, [STEPS], 'the learning rate of each step');
-  const firstStep = graph.addInput('step', 'int64', [], 'the 1-based number of the first step');
-  const trips = graph.withScope('steps', () => squeeze(shape(lrs), [0], { name: 'trip_count' }));
+  const { lrs, firstStep, trips } = addStepsInputs(graph, dtype);
 
   const names = [...parameters.keys()];
-  const slots = optimizer.stateSlots;
-  const carried = names.flatMap((name) => [parameters.get(name)!, ...slots.map((slot) => states.get(name)!.get(slot)!)]);
-  const per = 1 + slots.length;
   const { finals, scans } = hoistedLoop(
     trips,
-    carried,
+    packOptimizerCarry(optimizer, names, parameters, states),
     STEPS,
     (iteration, values) => {
-      const current = new Map(names.map((name, i) => [name, values[i * per]!]));
-      const currentStates = new Map(names.map((name, i) => [name, new Map(slots.map((slot, j) => [slot, values[i * per + 1 + j]!]))]));
+      const current = unpackOptimizerCarry(optimizer, names, values);
       const lr = gather(lrs, iteration, 0, { name: 'lr' });
       const step = add(firstStep, iteration, { name: 'step' });
-      const { loss, gradNorm, objective, updated } = gradNormStep(model, optimizer, dtype, x, current, target, { states: currentStates, lr, step });
-      return { next: updated.flatMap((u) => [u.param, ...slots.map((slot) => u.state.get(slot)!)]), scans: [loss, gradNorm, objective] };
+      const { loss, gradNorm, objective, updated } = gradNormStep(model, optimizer, dtype, x, current.parameters, target, { states: current.states, lr, step });
+      return { next: packUpdatedSlots(optimizer, updated), scans: [loss, gradNorm, objective] };
     },
     { name: 'steps', doc: 'one step on ||grad loss||^2: forward, backward, the backward of the squared gradient norm, the update' },
   );
@@ -109,12 +103,7 @@ export function gradNormStepsGraph(model: Model, optimizer: Optimizer, dtype: Fl
   graph.addOutput('loss', scans[0]!, 'mean loss of each step, before its update, [K]');
   graph.addOutput('grad_norm', scans[1]!, '2-norm of the loss gradient of each step, before its update, [K]');
   graph.addOutput('objective', scans[2]!, '||grad loss||^2 of each step, before its update, [K]');
-  addOptimizerOutputs(
-    graph,
-    optimizer,
-    names,
-    names.map((_, i) => ({ param: finals[i * per]!, state: new Map(slots.map((slot, j) => [slot, finals[i * per + 1 + j]!])) })),
-  );
+  addOptimizerOutputs(graph, optimizer, names, updatedSlots(optimizer, names, finals));
   return graph;
 }
 
