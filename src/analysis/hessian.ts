@@ -18,7 +18,7 @@ import type { Graph } from '../ir/graph.ts';
 import { hessianGraph, MAX_FULL_HESSIAN_PARAMETERS, powerIterationGraph } from '../programs/hessianLoops.ts';
 import { directionInputName, hvpGraph } from '../programs/secondOrder.ts';
 import { createSession, type RuntimeOptions } from '../runtime/session.ts';
-import { tensorOf } from '../runtime/tensors.ts';
+import { scalarOf, tensorOf } from '../runtime/tensors.ts';
 import { Random } from '../util/random.ts';
 
 /** A batch: x row-major [N, ...inputShape]; target class indices [N] or regression targets [N, outputs]. */
@@ -147,14 +147,14 @@ export async function hessianOperator(
       const outputs = await session.run(feeds, fetches);
       const product = new Float64Array(size);
       for (const slice of layout) product.set(outputs[`hvp.${slice.name}`]!.data as Float64Array | Float32Array, slice.offset);
-      loss = Number((outputs.loss!.data as ArrayLike<number>)[0]);
+      loss = scalarOf(outputs.loss!);
       products++;
       return product;
     },
     async columns() {
       const session = await program('hessian', () => hessianGraph(model, dtype));
       const outputs = await session.run(modelFeeds(feeds), ['loss', 'hessian']);
-      loss = Number((outputs.loss!.data as ArrayLike<number>)[0]);
+      loss = scalarOf(outputs.loss!);
       products += size;
       return floats(outputs.hessian);
     },
@@ -168,14 +168,14 @@ export async function hessianOperator(
         iterations: tensorOf('int64', BigInt64Array.of(BigInt(iterations)), []),
         tolerance: tensorOf(dtype, typed([tolerance]), []),
       });
-      loss = Number((outputs.loss!.data as ArrayLike<number>)[0]);
+      loss = scalarOf(outputs.loss!);
       const estimates = floats(outputs.estimates);
       products += estimates.length;
       return {
-        eigenvalue: Number((outputs.eigenvalue!.data as ArrayLike<number>)[0]),
+        eigenvalue: scalarOf(outputs.eigenvalue!),
         vector: floats(outputs.vector),
         estimates,
-        relativeResidual: Number((outputs.relative_residual!.data as ArrayLike<number>)[0]),
+        relativeResidual: scalarOf(outputs.relative_residual!),
         relativeChanges: floats(outputs.relative_changes),
         productNorms: floats(outputs.product_norms),
       };

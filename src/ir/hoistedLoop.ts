@@ -14,6 +14,7 @@
  */
 import { loop } from './controlFlow.ts';
 import { Graph, type Node, type Value } from './graph.ts';
+import { namesReadFromOutside } from './liveness.ts';
 import { untransposeWeightGradients } from './loopLayout.ts';
 import { identity } from './ops.ts';
 import type { Dim } from './shape.ts';
@@ -83,30 +84,24 @@ export function hoistedLoop(
     const labels = ['continue', ...result.next.map((_, i) => `next_${i}`), ...(result.scans ?? []).map((_, i) => `scan_${i}`)];
     outputs.forEach((value, i) => body.addOutput(outer.uniqueName(`${options.name}/${labels[i]}`), value));
   });
-  // Recorded so that a Loop nested around this one knows what this body reads.
-  for (const node of body.nodes) for (const input of node.inputs) if (input && !inBody(input)) body.outerReference(input);
   const { finals, scans } = loop(tripCount, initial, body, trips, { name: options.name, condition: options.condition });
   return { finals, scans, body };
 }
 
-/** The nodes (in order) that read any of `sources`, directly or through other such nodes. */
+/** The nodes (in order) that read any of `sources`, directly, through other such nodes, or from inside a nested Loop body. */
 export function dependentNodes(nodes: readonly Node[], sources: ReadonlySet<Value>): Node[] {
-  const reached = new Set<Value>(sources);
+  const reached = new Set<string>([...sources].map((value) => value.name));
   const dependent: Node[] = [];
   for (const node of nodes) {
-    if (node.inputs.some((input) => input !== null && reached.has(input)) || readsInSubgraph(node, reached)) {
+    const readsInSubgraph = Object.values(node.attributes).some(
+      (attribute) => attribute.kind === 'graph' && [...namesReadFromOutside(attribute.value)].some((name) => reached.has(name)),
+    );
+    if (readsInSubgraph || node.inputs.some((input) => input !== null && reached.has(input.name))) {
       dependent.push(node);
-      for (const output of node.outputs) reached.add(output);
+      for (const output of node.outputs) reached.add(output.name);
     }
   }
   return dependent;
-}
-
-/** A node holding a subgraph (a nested Loop) depends on whatever its subgraph reads from outside. */
-function readsInSubgraph(node: Node, reached: ReadonlySet<Value>): boolean {
-  return Object.values(node.attributes).some(
-    (attribute) => attribute.kind === 'graph' && attribute.value.outerReferences.some((ref) => [...reached].some((value) => value.name === ref.name)),
-  );
 }
 
 function removeNodes(graph: Graph, nodes: readonly Node[]): void {

@@ -29,8 +29,8 @@ export function liveParts(graph: Graph): { nodes: Node[]; initializers: Initiali
   };
 }
 
-/** Names a subgraph's live nodes read that it does not define itself. */
-function namesReadFromOutside(graph: Graph): Set<string> {
+/** Names a subgraph's live nodes read that it does not define itself (ONNX outer-scope references). */
+export function namesReadFromOutside(graph: Graph): Set<string> {
   const { nodes } = liveParts(graph);
   const defined = new Set<string>([...graph.inputs, ...graph.initializers.map((i) => i.value)].map((value) => value.name));
   for (const node of nodes) for (const output of node.outputs) defined.add(output.name);

@@ -13,16 +13,15 @@
  * Reshape between the product and its Transpose keeps onnxruntime's
  * GemmTransposeFusion from folding them back together.
  */
-import type { Graph, Node, Value } from './graph.ts';
+import { intAttribute } from './attributes.ts';
+import type { Graph, Value } from './graph.ts';
 import { gemm, reshape, transpose } from './ops.ts';
-
-const int = (node: Node, name: string) => (node.attributes[name]?.kind === 'int' ? node.attributes[name].value : 0);
 
 /** Rewrites matching Gemm nodes of `body`; returns the replaced output values, old -> new. */
 export function untransposeWeightGradients(outer: Graph, body: Graph): Map<Value, Value> {
   const replaced = new Map<Value, Value>();
   for (const node of [...body.nodes]) {
-    if (node.opType !== 'Gemm' || node.inputs.length !== 2 || int(node, 'transA') !== 1 || int(node, 'transB') !== 0) continue;
+    if (node.opType !== 'Gemm' || node.inputs.length !== 2 || intAttribute(node, 'transA', 0) !== 1 || intAttribute(node, 'transB', 0) !== 0) continue;
     if (node.attributes.alpha) continue;
     const [a, b] = node.inputs as [Value, Value];
     const [rows, columns] = node.outputs[0]!.shape;
