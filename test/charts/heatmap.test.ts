@@ -4,8 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { createCanvas, loadImage } from '@napi-rs/canvas';
-
 import {
   HEATMAP_DEFAULT_HEIGHT,
   HEATMAP_DEFAULT_WIDTH,
@@ -21,22 +19,7 @@ import {
   writeHeatmap,
   type HeatmapSpec,
 } from '../../src/charts/heatmap.ts';
-
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-type Image = { width: number; height: number; data: Uint8ClampedArray };
-
-async function decode(png: Uint8Array): Promise<Image> {
-  const image = await loadImage(Buffer.from(png));
-  const canvas = createCanvas(image.width, image.height);
-  const ctx = canvas.getContext('2d');
-  ctx.drawImage(image, 0, 0);
-  return { width: image.width, height: image.height, data: ctx.getImageData(0, 0, image.width, image.height).data };
-}
-
-function rgbOf(hex: string): [number, number, number] {
-  return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
-}
+import { decodePng as decode, PNG_SIGNATURE, rgbOf, type DecodedImage as Image } from '../support/png.ts';
 
 function pixelAt(image: Image, px: number, py: number): [number, number, number] {
   const offset = (Math.round(py) * image.width + Math.round(px)) * 4;

@@ -4,8 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { createCanvas, loadImage } from '@napi-rs/canvas';
-
 import {
   lineChartConfig,
   logTickLabel,
@@ -15,8 +13,7 @@ import {
   type Series,
 } from '../../src/charts/lineChart.ts';
 import { PALETTE, assignColors, colorFor, hashKey } from '../../src/charts/palette.ts';
-
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+import { countNear, decodePng as decode, PNG_SIGNATURE } from '../support/png.ts';
 
 function curve(n: number, f: (x: number) => number): Array<{ x: number; y: number }> {
   return Array.from({ length: n }, (_, i) => ({ x: i + 1, y: f(i + 1) }));
@@ -33,25 +30,6 @@ function twoSeriesSpec(overrides: Partial<LineChartSpec> = {}): LineChartSpec {
     ],
     ...overrides,
   };
-}
-
-async function decode(png: Uint8Array): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
-  const image = await loadImage(Buffer.from(png));
-  const canvas = createCanvas(image.width, image.height);
-  const ctx = canvas.getContext('2d');
-  ctx.drawImage(image, 0, 0);
-  return { width: image.width, height: image.height, data: ctx.getImageData(0, 0, image.width, image.height).data };
-}
-
-function countNear(data: Uint8ClampedArray, hex: string, tolerance = 24): number {
-  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
-  let count = 0;
-  for (let i = 0; i < data.length; i += 4) {
-    if (Math.abs(data[i]! - r) <= tolerance && Math.abs(data[i + 1]! - g) <= tolerance && Math.abs(data[i + 2]! - b) <= tolerance) {
-      count++;
-    }
-  }
-  return count;
 }
 
 describe('renderLineChart', () => {

@@ -4,8 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { createCanvas, loadImage } from '@napi-rs/canvas';
-
 import { lineChartConfig } from '../../src/charts/lineChart.ts';
 import { PALETTE, colorFor } from '../../src/charts/palette.ts';
 import {
@@ -16,28 +14,9 @@ import {
   type ScatterChartSpec,
   type ScatterPoint,
 } from '../../src/charts/scatterChart.ts';
+import { countNear, decodePng as decode, PNG_SIGNATURE } from '../support/png.ts';
 
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const RED = PALETTE[2]!;
-
-async function decode(png: Uint8Array): Promise<{ width: number; height: number; data: Uint8ClampedArray }> {
-  const image = await loadImage(Buffer.from(png));
-  const canvas = createCanvas(image.width, image.height);
-  const ctx = canvas.getContext('2d');
-  ctx.drawImage(image, 0, 0);
-  return { width: image.width, height: image.height, data: ctx.getImageData(0, 0, image.width, image.height).data };
-}
-
-function countNear(data: Uint8ClampedArray, hex: string, tolerance = 24): number {
-  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
-  let count = 0;
-  for (let i = 0; i < data.length; i += 4) {
-    if (Math.abs(data[i]! - r) <= tolerance && Math.abs(data[i + 1]! - g) <= tolerance && Math.abs(data[i + 2]! - b) <= tolerance) {
-      count++;
-    }
-  }
-  return count;
-}
 
 /** A short PCA-like trajectory whose even points carry an epoch label. */
 function trajectory(offset: number): ScatterPoint[] {
