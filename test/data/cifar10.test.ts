@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +8,11 @@ import { after, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import {
   CIFAR10_BATCH_FILES,
+  CIFAR10_CLASS_NAMES,
   CIFAR10_FILE_BYTES,
   CIFAR10_MEAN,
   CIFAR10_RECORD_BYTES,
+  CIFAR10_RECORDS_PER_FILE,
   CIFAR10_STD,
   findCifar10Dir,
   loadCifar10,
@@ -66,10 +68,35 @@ function assertOneLineDataError(error: unknown, parts: (string | RegExp)[]): voi
   }
 }
 
-describe('loadCifar10 on the shared copy', () => {
-  test('loads 50000 + 10000 records in the official order, 5000/1000 per class, normalized per channel', () => {
-    const data = loadCifar10();
+/**
+ * A complete CIFAR-10 folder in the official format whose every byte follows a
+ * formula, so the loader's order, layout and scaling can be checked exactly:
+ * record r of file f has label (3f + r) % 10 and pixel byte (r * 7 + p * 13 + f * 29) % 256.
+ */
+function syntheticCifar(): string {
+  const dir = tempDir();
+  CIFAR10_BATCH_FILES.forEach((file, f) => {
+    const bytes = new Uint8Array(CIFAR10_FILE_BYTES);
+    for (let r = 0; r < CIFAR10_RECORDS_PER_FILE; r++) {
+      const at = r * CIFAR10_RECORD_BYTES;
+      bytes[at] = syntheticLabel(f, r);
+      for (let p = 0; p < CIFAR10_PIXELS; p++) bytes[at + 1 + p] = syntheticPixel(f, r, p);
+    }
+    writeFileSync(join(dir, file), bytes);
+  });
+  return dir;
+}
+const CIFAR10_PIXELS = CIFAR10_RECORD_BYTES - 1;
+const syntheticLabel = (file: number, record: number) => (3 * file + record) % 10;
+const syntheticPixel = (file: number, record: number, pixel: number) => (record * 7 + pixel * 13 + file * 29) % 256;
+
+describe('loadCifar10 on a folder the test writes', () => {
+  const dir = syntheticCifar();
+
+  test('loads 50000 + 10000 records in file order, CHW pixels scaled and normalized per channel', () => {
+    const data = loadCifar10({ dir });
     const { train, test: testSet } = data;
+    assert.equal(data.source, dir);
     assert.equal(train.count, 50000);
     assert.equal(testSet.count, 10000);
     for (const set of [train, testSet]) {
@@ -77,6 +104,64 @@ describe('loadCifar10 on the shared copy', () => {
       assert.equal(set.numClasses, 10);
       assert.equal(set.inputs.length, set.count * 3072);
       assert.equal(set.labels.length, set.count);
+    }
+    // Without batches.meta.txt the official class names are used.
+    assert.deepEqual(data.classNames, CIFAR10_CLASS_NAMES);
+    for (const [set, file, record, index] of [
+      [train, 0, 0, 0],
+      [train, 2, 1234, 21234],
+      [train, 4, 9999, 49999],
+      [testSet, 5, 0, 0],
+      [testSet, 5, 9999, 9999],
+    ] as const) {
+      assert.equal(set.labels[index], syntheticLabel(file, record), `labels of file ${file} record ${record}`);
+      for (const pixel of [0, 31, 1023, 1024 + 517, 2048, 3071]) {
+        const channel = Math.floor(pixel / 1024);
+        const expected = (syntheticPixel(file, record, pixel) / 255 - CIFAR10_MEAN[channel]!) / CIFAR10_STD[channel]!;
+        assert.ok(Math.abs(set.inputs[index * 3072 + pixel]! - expected) < 1e-5, `file ${file} record ${record} pixel ${pixel}`);
+      }
+    }
+    const raw = loadCifar10({ dir, normalize: false });
+    assert.equal(raw.train.inputs[21234 * 3072 + 1541], Math.fround(syntheticPixel(2, 1234, 1541) / 255));
+    assert.notEqual(raw.train.inputs.buffer, train.inputs.buffer);
+  });
+
+  test('limits take the first records, clamp, and share the cached arrays', () => {
+    const full = loadCifar10({ dir });
+    const small = loadCifar10({ dir, limitTrain: 100, limitTest: 1e9 });
+    assert.equal(small.train.count, 100);
+    assert.equal(small.train.inputs.length, 100 * 3072);
+    assert.deepEqual([...small.train.labels.subarray(0, 12)], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]);
+    assert.equal(small.test.count, 10000);
+    assert.equal(small.train.inputs.buffer, full.train.inputs.buffer);
+    assert.throws(() => loadCifar10({ dir, limitTrain: -1 }), /limitTrain must be a non-negative integer/);
+  });
+
+  test('class names come from batches.meta.txt when the folder has one', () => {
+    const names = ['a0', 'b1', 'c2', 'd3', 'e4', 'f5', 'g6', 'h7', 'i8', 'j9'];
+    const withMeta = tempDir();
+    for (const file of CIFAR10_BATCH_FILES) symlinkSync(join(dir, file), join(withMeta, file));
+    writeFileSync(join(withMeta, 'batches.meta.txt'), names.join('\n') + '\n\n');
+    assert.deepEqual(validateCifar10Dir(withMeta), { trainCount: 50000, testCount: 10000, classNames: names });
+  });
+});
+
+// The official set, where one is found (`hw1-onnx data fetch cifar10`, HW1_DATA_DIR, data/ or ../shared/data/).
+const officialCifar = (() => {
+  try {
+    return findCifar10Dir();
+  } catch {
+    return undefined;
+  }
+})();
+const OFFICIAL_SKIP_REASON =
+  'no CIFAR-10 copy here: get it with `npx hw1-onnx data fetch cifar10` (or set HW1_DATA_DIR) to also check the real files';
+
+describe('loadCifar10 on the official files', { skip: officialCifar ? false : OFFICIAL_SKIP_REASON }, () => {
+  test('5000/1000 records per class, the official first record, per-channel statistics near 0 and 1', () => {
+    const data = loadCifar10({ dir: officialCifar });
+    const { train, test: testSet } = data;
+    for (const set of [train, testSet]) {
       const perClass = new Array(10).fill(0);
       for (const label of set.labels) perClass[label]++;
       assert.deepEqual(perClass, new Array(10).fill(set.count / 10));
@@ -84,24 +169,8 @@ describe('loadCifar10 on the shared copy', () => {
     // The first record of the official data_batch_1.bin is a frog.
     assert.equal(train.labels[0], 6);
     assert.equal(data.classNames[6], 'frog');
-    assert.equal(data.classNames.length, 10);
 
-    // Records come in file order and pixels stay CHW: compare with the bytes read directly.
-    for (const [set, file, record, index] of [
-      [train, 'data_batch_1.bin', 0, 0],
-      [train, 'data_batch_3.bin', 1234, 21234],
-      [testSet, 'test_batch.bin', 9999, 9999],
-    ] as const) {
-      const bytes = readFileSync(join(data.source, file)).subarray(record * CIFAR10_RECORD_BYTES, (record + 1) * CIFAR10_RECORD_BYTES);
-      assert.equal(set.labels[index], bytes[0]);
-      for (const pixel of [0, 31, 1024 + 517, 3071]) {
-        const channel = Math.floor(pixel / 1024);
-        const expected = (bytes[1 + pixel]! / 255 - CIFAR10_MEAN[channel]!) / CIFAR10_STD[channel]!;
-        assert.ok(Math.abs(set.inputs[index * 3072 + pixel]! - expected) < 1e-5, `${file} record ${record} pixel ${pixel}`);
-      }
-    }
-
-    // The statistics were computed on the official pixels; these are mostly JPEG copies, hence the tolerance.
+    // The statistics were computed on the official pixels; a JPEG copy differs slightly, hence the tolerance.
     for (let channel = 0; channel < 3; channel++) {
       let sum = 0;
       let sumOfSquares = 0;
@@ -119,17 +188,6 @@ describe('loadCifar10 on the shared copy', () => {
       assert.ok(Math.abs(mean) < 0.05, `channel ${channel} mean ${mean}`);
       assert.ok(Math.abs(std - 1) < 0.05, `channel ${channel} std ${std}`);
     }
-  });
-
-  test('limits take the first records, clamp, and share the cached arrays', () => {
-    const full = loadCifar10();
-    const small = loadCifar10({ limitTrain: 100, limitTest: 1e9 });
-    assert.equal(small.train.count, 100);
-    assert.equal(small.train.inputs.length, 100 * 3072);
-    assert.equal(small.train.labels[0], 6);
-    assert.equal(small.test.count, 10000);
-    assert.equal(small.train.inputs.buffer, full.train.inputs.buffer);
-    assert.throws(() => loadCifar10({ limitTrain: -1 }), /limitTrain must be a non-negative integer/);
   });
 });
 
