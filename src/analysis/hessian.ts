@@ -35,6 +35,8 @@ export interface HessianOperatorOptions extends RuntimeOptions {
 /** v -> H v for the Hessian H of the mean loss at fixed weights and data. */
 export interface HessianOperator {
   readonly model: Model;
+  /** What the programs compute in: a float32 Hessian is symmetric, and its eigenvalues resolved, only to float32's round-off. */
+  readonly dtype: FloatType;
   /** The parameter count P: vectors have this length. */
   readonly size: number;
   /** Mean loss at the weights (from the first product; NaN before any). */
@@ -57,6 +59,8 @@ export interface PowerIterationRun {
   /** ||H v - lambda v|| / |lambda| for the returned pair. */
   relativeResidual: number;
   relativeChanges: Float64Array;
+  /** The residual after each product: the stop test. */
+  relativeResiduals: Float64Array;
   productNorms: Float64Array;
 }
 
@@ -129,6 +133,7 @@ export async function hessianOperator(
   let products = 0;
   return {
     model,
+    dtype,
     size,
     get loss() {
       return loss;
@@ -170,6 +175,7 @@ export async function hessianOperator(
       });
       loss = scalarOf(outputs.loss!);
       const estimates = floats(outputs.estimates);
+      const relativeResiduals = floats(outputs.relative_residuals);
       products += estimates.length;
       return {
         eigenvalue: scalarOf(outputs.eigenvalue!),
@@ -177,6 +183,7 @@ export async function hessianOperator(
         estimates,
         relativeResidual: scalarOf(outputs.relative_residual!),
         relativeChanges: floats(outputs.relative_changes),
+        relativeResiduals,
         productNorms: floats(outputs.product_norms),
       };
     },
@@ -205,6 +212,8 @@ export interface FullHessianOptions extends HessianOperatorOptions {
 export interface FullHessian {
   /** The symmetrized Hessian (H + H^T) / 2, P x P, in parameterLayout order. */
   matrix: Matrix;
+  /** The dtype it was computed in (the operator's). */
+  dtype: FloatType;
   parameterCount: number;
   /** Mean loss at the weights. */
   loss: number;
@@ -249,13 +258,14 @@ export async function fullHessian(
 /**
  * The full Hessian from an open Hessian-vector-product operator (column i is
  * H e_i), checked for symmetry and symmetrized. Lets a caller that computes
- * many Hessians keep one session open.
+ * many Hessians keep one session open. The symmetry tolerance follows the
+ * operator's dtype.
  */
 export async function hessianFromOperator(
   operator: HessianOperator,
-  options: { dtype?: 'float32' | 'float64'; symmetryTolerance?: number; label?: string } = {},
+  options: { symmetryTolerance?: number; label?: string } = {},
 ): Promise<FullHessian> {
-  const dtype = options.dtype ?? 'float64';
+  const dtype = operator.dtype;
   const tolerance = options.symmetryTolerance ?? (dtype === 'float64' ? 1e-10 : 1e-4);
   const started = performance.now();
   const size = operator.size;
@@ -282,6 +292,7 @@ export async function hessianFromOperator(
   }
   return {
     matrix,
+    dtype,
     parameterCount: size,
     loss: operator.loss,
     maxAsymmetry,
@@ -299,77 +310,212 @@ export function hessianEigenvalues(matrix: Matrix | number[][]): Float64Array {
   return Float64Array.from(decomposition.realEigenvalues).sort();
 }
 
+/** Machine epsilon of each float type: the spacing of numbers near 1. */
+export const MACHINE_EPSILON: Record<FloatType, number> = { float32: 2 ** -23, float64: Number.EPSILON };
+
 /**
  * The tolerance below which an eigenvalue counts as zero: max |lambda| * P *
- * machine epsilon, numpy.linalg.matrix_rank's rule, for a float64 Hessian.
+ * epsilon of the dtype the Hessian was computed in, numpy.linalg.matrix_rank's
+ * rule (numpy uses the matrix's own dtype too).
  */
-export function eigenvalueTolerance(eigenvalues: ArrayLike<number>): number {
+export function eigenvalueTolerance(eigenvalues: ArrayLike<number>, dtype: FloatType = 'float64'): number {
   let largest = 0;
   for (let i = 0; i < eigenvalues.length; i++) largest = Math.max(largest, Math.abs(eigenvalues[i]!));
-  return largest * eigenvalues.length * Number.EPSILON;
+  return largest * eigenvalues.length * MACHINE_EPSILON[dtype];
+}
+
+export interface MinimalRatio {
+  /**
+   * positive / P, the homework's definition (1); null when the dtype cannot
+   * resolve the eigenvalues near zero (see `resolved`).
+   */
+  ratio: number | null;
+  /** The range the ratio lies in: [positive, positive + zero] / P. */
+  bounds: [number, number];
+  positive: number;
+  /** |lambda| <= tolerance: indistinguishable from zero in this dtype. */
+  zero: number;
+  negative: number;
+  parameterCount: number;
+  tolerance: number;
+  dtype: FloatType;
+  /**
+   * Whether the count is meaningful. In float64 the zero band reaches
+   * P * 2.2e-16 of max |lambda|, far below any real curvature, and its
+   * members count as zero (the flat directions ReLU networks always have). In
+   * float32 it reaches P * 1.2e-7 of max |lambda|, where networks do have
+   * real eigenvalues (measured: 1e-9 to 1e-6 of the largest on a 46-parameter
+   * ReLU net), so a float32 count is given only when no eigenvalue is in the band.
+   */
+  resolved: boolean;
+  /** Why no ratio, and what to do, when not resolved. */
+  note?: string;
 }
 
 /**
  * Minimal ratio, the homework's definition (1): the fraction of Hessian
  * eigenvalues greater than zero. An eigenvalue counts as positive only when
- * it is above `tolerance` (absolute; default eigenvalueTolerance), so the
- * round-off-sized eigenvalues of the flat directions ReLU networks always
- * have (dead units, rescalings) count as zero, not as positive.
+ * it is above `tolerance` (absolute; default eigenvalueTolerance for the
+ * dtype), so the round-off-sized eigenvalues of the flat directions count as
+ * zero, not as positive.
  */
-export function minimalRatio(eigenvalues: ArrayLike<number>, tolerance = eigenvalueTolerance(eigenvalues)): number {
-  if (eigenvalues.length === 0) throw new Error('minimalRatio: no eigenvalues');
+export function minimalRatio(
+  eigenvalues: ArrayLike<number>,
+  options: { dtype?: FloatType; tolerance?: number } = {},
+): MinimalRatio {
+  const size = eigenvalues.length;
+  if (size === 0) throw new Error('minimalRatio: no eigenvalues');
+  const dtype = options.dtype ?? 'float64';
+  const tolerance = options.tolerance ?? eigenvalueTolerance(eigenvalues, dtype);
   let positive = 0;
-  for (let i = 0; i < eigenvalues.length; i++) if (eigenvalues[i]! > tolerance) positive++;
-  return positive / eigenvalues.length;
+  let negative = 0;
+  for (let i = 0; i < size; i++) {
+    if (eigenvalues[i]! > tolerance) positive++;
+    else if (eigenvalues[i]! < -tolerance) negative++;
+  }
+  const zero = size - positive - negative;
+  const resolved = dtype === 'float64' || zero === 0;
+  const result: MinimalRatio = {
+    ratio: resolved ? positive / size : null,
+    bounds: [positive / size, (positive + zero) / size],
+    positive,
+    zero,
+    negative,
+    parameterCount: size,
+    tolerance,
+    dtype,
+    resolved,
+  };
+  if (!resolved) {
+    result.note =
+      `${dtype} cannot tell ${zero} of ${size} eigenvalues from zero (|lambda| <= ${tolerance.toExponential(2)}, max |lambda| * P * epsilon), ` +
+      `so the ratio is only known to lie in [${positive}/${size}, ${positive + zero}/${size}]; compute the Hessian in float64`;
+  }
+  return result;
 }
 
 export interface PowerIterationOptions {
   /** Most HVPs to spend (default 100). */
   iterations?: number;
-  /** Stop when the estimate changes by less than this, relative (default 1e-6). */
+  /**
+   * Stop when ||H v - lambda v|| / |lambda| falls below this (default 1e-6);
+   * then an eigenvalue of H lies within tolerance * |lambda| of the answer.
+   */
   tolerance?: number;
   /** Seed of the random (normal) start vector (default 0). */
   seed?: number;
 }
 
+/** Why power iteration gave no answer to the tolerance. */
+export type PowerIterationProblem =
+  /**
+   * The largest magnitude belongs to eigenvalues of both signs (+-mu, or
+   * nearly): v swings between their eigenvectors and never settles, however
+   * many products; `largestMagnitude` is known, the sign is not, so
+   * `eigenvalue` is NaN. Lanczos (or power iteration on H + sigma I) separates them.
+   */
+  | 'opposite-signs'
+  /** The two largest magnitudes are close with the same sign: more iterations would converge. */
+  | 'budget';
+
 export interface TopEigenvalue {
-  /** The eigenvalue of largest magnitude, with its sign (it can be negative). */
+  /**
+   * The eigenvalue of largest magnitude, with its sign (it can be negative);
+   * when not converged the last estimate, and NaN for 'opposite-signs'.
+   */
   eigenvalue: number;
+  /** The largest |eigenvalue|, ||H v|| for the last v (known even for 'opposite-signs'). */
+  largestMagnitude: number;
   /** Its unit eigenvector estimate, in parameterLayout order. */
   vector: Float64Array;
   iterations: number;
+  /** The relative residual fell below the tolerance: some eigenvalue is within tolerance * |eigenvalue| of it. */
   converged: boolean;
+  /** Set when not converged. */
+  problem?: PowerIterationProblem;
+  /** One line on what went wrong and what to do, when not converged. */
+  message?: string;
   /** |lambda_k - lambda_(k-1)| / |lambda_k| at the last iteration. */
   relativeChange: number;
-  /** ||H v - lambda v|| / |lambda| for the returned pair. */
+  /** ||H v - lambda v|| / |lambda| for the returned pair: the convergence test. */
   relativeResidual: number;
+  /** Hessian-vector products spent, the diagnosis of a failure included. */
+  products: number;
 }
 
 /**
  * Power iteration with Hessian-vector products, as PyHessian: v <- H v / ||H v||
  * from a seeded random start; the estimate is the Rayleigh quotient v^T H v,
  * so it converges to the eigenvalue of largest MAGNITUDE with its sign. The
- * error shrinks like (lambda_2 / lambda_1)^(2k); when the two largest
- * magnitudes are close (or equal with opposite signs) it does not converge
- * within the budget, and `converged` says so.
+ * error shrinks like (lambda_2 / lambda_1)^k; `converged` means the residual
+ * test passed (the answer is right to the tolerance), never only that the
+ * estimate stopped moving. When it did not converge, two more products tell
+ * why: if v is an eigenvector of H^2 but not of H, the largest magnitude is
+ * held by eigenvalues of both signs, which power iteration cannot separate.
  */
 export async function topHessianEigenvalue(operator: HessianOperator, options: PowerIterationOptions = {}): Promise<TopEigenvalue> {
   const iterations = options.iterations ?? 100;
   const tolerance = options.tolerance ?? 1e-6;
   const random = new Random(options.seed ?? 0);
   const start = random.fillNormal(new Float64Array(operator.size));
+  const before = operator.products;
   const run = await operator.powerIteration(start, iterations, tolerance);
   const last = run.estimates.length - 1;
   const zero = run.productNorms[last] === 0;
   // The first product has no previous estimate to compare with.
-  const relativeChange = last === 0 ? Number.POSITIVE_INFINITY : run.relativeChanges[last]!;
-  return {
+  const relativeChange = zero ? 0 : last === 0 ? Number.POSITIVE_INFINITY : run.relativeChanges[last]!;
+  const relativeResidual = zero ? 0 : run.relativeResidual;
+  const result: TopEigenvalue = {
     eigenvalue: run.eigenvalue,
+    largestMagnitude: run.productNorms[last]!,
     vector: run.vector,
     iterations: run.estimates.length,
-    converged: zero || relativeChange < tolerance,
-    relativeChange: zero ? 0 : relativeChange,
-    relativeResidual: zero ? 0 : run.relativeResidual,
+    converged: zero || relativeResidual < tolerance,
+    relativeChange,
+    relativeResidual,
+    products: 0,
+  };
+  if (!result.converged) Object.assign(result, await diagnose(operator, run.vector, run.eigenvalue, tolerance, result.iterations));
+  result.products = operator.products - before;
+  return result;
+}
+
+/**
+ * Why v is not an eigenvector of H to the tolerance. With mu = ||H v||^2 =
+ * v^T H^2 v: if H^2 v = mu v to sqrt(tolerance) while lambda^2 = (v^T H v)^2
+ * falls short of mu by more than that, v mixes eigenvectors of +-sqrt(mu)
+ * (for v = a u+ + b u-, 1 - lambda^2 / mu = 4 a^2 b^2): opposite signs.
+ * Otherwise the iteration was simply too slow for the budget.
+ */
+async function diagnose(operator: HessianOperator, v: Float64Array, lambda: number, tolerance: number, iterations: number) {
+  const hv = await operator.apply(v);
+  const hhv = await operator.apply(hv);
+  const mu = dot(hv, hv);
+  let residual = 0;
+  for (let i = 0; i < v.length; i++) residual += (hhv[i]! - mu * v[i]!) ** 2;
+  const squaredResidual = Math.sqrt(residual) / mu;
+  const shortfall = 1 - (lambda * lambda) / mu;
+  const bound = Math.sqrt(Math.max(tolerance, Number.EPSILON));
+  const magnitude = Math.sqrt(mu);
+  if (squaredResidual < bound && shortfall > bound) {
+    return {
+      eigenvalue: Number.NaN,
+      largestMagnitude: magnitude,
+      problem: 'opposite-signs' as const,
+      message:
+        `power iteration cannot answer: the largest |eigenvalue| ${magnitude.toPrecision(6)} belongs to eigenvalues of both signs (or nearly), ` +
+        `so v swings between them (the Rayleigh quotient ${lambda.toPrecision(6)} is a mixture); use Lanczos, or power iteration on H + sigma I`,
+    };
+  }
+  return {
+    largestMagnitude: magnitude,
+    problem: 'budget' as const,
+    message: `power iteration did not converge in ${iterations} products (the two largest |eigenvalues| are close); raise the iterations`,
   };
 }
 
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
+  return sum;
+}

@@ -1,6 +1,7 @@
 import type { Value } from '../ir/graph.ts';
 import { add, div, mul, scalarLike, sqrt, sub } from '../ir/ops.ts';
 import { withDefaults } from './defaults.ts';
+import { doubleScalars } from './stepScalars.ts';
 import type { Optimizer } from './optimizer.ts';
 
 export interface AdagradConfig {
@@ -31,9 +32,11 @@ export function adagrad(overrides: Partial<AdagradConfig> = {}): Optimizer {
     initialState: { sum: config.initial_accumulator_value },
     update(slots, lr, step) {
       if (slots.length === 0) return [];
-      const c = (value: number) => scalarLike(step, value);
-      // The decayed learning rate is shared by every parameter: computed once.
-      const clr = config.lr_decay ? div(lr, add(c(1), mul(sub(step, c(1)), c(config.lr_decay))), { name: 'clr' }) : lr;
+      const c = (value: number) => scalarLike(lr, value);
+      // The decayed learning rate is shared by every parameter: computed once, in float64 (stepScalars.ts).
+      const double = doubleScalars(lr, step);
+      const d = double.constant;
+      const clr = config.lr_decay ? double.toParameters(div(double.lr, add(d(1), mul(sub(double.step, d(1)), d(config.lr_decay)))), 'clr') : lr;
       return slots.map(({ param, grad, state }) => {
         const g: Value = config.weight_decay ? add(grad, mul(c(config.weight_decay), param), { name: 'decayed_grad' }) : grad;
         const sum = add(state.get('sum')!, mul(g, g), { name: 'sum' });

@@ -1,6 +1,7 @@
 import type { Value } from '../ir/graph.ts';
 import { add, div, max, mul, pow, scalarLike, sqrt, sub } from '../ir/ops.ts';
 import { withDefaults } from './defaults.ts';
+import { doubleScalars } from './stepScalars.ts';
 import type { Optimizer } from './optimizer.ts';
 
 export interface AdamConfig {
@@ -39,15 +40,20 @@ export function adamFamily(name: string, config: AdamConfig, weightDecay: 'l2' |
     stateSlots: config.amsgrad ? ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'] : ['exp_avg', 'exp_avg_sq'],
     update(slots, lr, step) {
       if (slots.length === 0) return [];
-      const c = (value: number) => scalarLike(step, value);
-      // Bias corrections are shared by every parameter: computed once.
-      const biasCorrection1 = sub(c(1), pow(c(config.beta1), step), { name: 'bias_correction1' });
-      const biasCorrection2Sqrt = sqrt(sub(c(1), pow(c(config.beta2), step)), { name: 'bias_correction2_sqrt' });
+      const c = (value: number) => scalarLike(lr, value);
+      // Bias corrections are shared by every parameter: computed once, in float64 (stepScalars.ts).
+      const double = doubleScalars(lr, step);
+      const d = double.constant;
+      const biasCorrection1 = sub(d(1), pow(d(config.beta1), double.step), { name: 'bias_correction1' });
+      const biasCorrection2Sqrt = sqrt(sub(d(1), pow(d(config.beta2), double.step)), { name: 'bias_correction2_sqrt' });
       // p -= lr/bc1 · m / (sqrt(v)/sqrt(bc2) + eps), rearranged so each parameter needs one
       // elementwise pass fewer: p -= (lr·sqrt(bc2)/bc1) · m / (sqrt(v) + eps·sqrt(bc2)).
-      const stepSize = div(mul(lr, biasCorrection2Sqrt), biasCorrection1, { name: 'step_size' });
-      const epsilon = mul(c(config.eps), biasCorrection2Sqrt, { name: 'epsilon' });
-      const decay = config.weight_decay !== 0 && weightDecay === 'decoupled' ? sub(c(1), mul(lr, c(config.weight_decay)), { name: 'decay_factor' }) : undefined;
+      const stepSize = double.toParameters(div(mul(double.lr, biasCorrection2Sqrt), biasCorrection1), 'step_size');
+      const epsilon = double.toParameters(mul(d(config.eps), biasCorrection2Sqrt), 'epsilon');
+      const decay =
+        config.weight_decay !== 0 && weightDecay === 'decoupled'
+          ? double.toParameters(sub(d(1), mul(double.lr, d(config.weight_decay))), 'decay_factor')
+          : undefined;
       return slots.map(({ param: current, grad, state }) => {
         const param = decay ? mul(current, decay, { name: 'decayed_param' }) : current;
         const g: Value = config.weight_decay && weightDecay === 'l2' ? add(grad, mul(c(config.weight_decay), param), { name: 'decayed_grad' }) : grad;

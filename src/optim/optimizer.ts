@@ -34,6 +34,9 @@ export interface Optimizer {
    * not start at zero (Adagrad's "sum" starts at initial_accumulator_value).
    */
   readonly initialState?: Readonly<Record<string, number>>;
-  /** `step` is the 1-based step count as a float scalar of the parameters' dtype. */
+  /**
+   * `lr` is a scalar of the parameters' dtype; `step` the 1-based step count,
+   * an int64 scalar. Scalars derived from them go through doubleScalars.
+   */
   update(slots: readonly ParameterSlot[], lr: Value, step: Value): UpdatedSlot[];
 }

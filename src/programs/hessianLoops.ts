@@ -65,15 +65,19 @@ export function hessianGraph(model: Model, dtype: FloatType = 'float32'): Graph 
   return graph;
 }
 
-/** Keeps the relative change finite when the estimate is 0. */
+/** Keeps the relative change and residual finite when the estimate is 0. */
 const SMALLEST_NORMAL: Record<FloatType, number> = { float32: 1.1754943508222875e-38, float64: 2.2250738585072014e-308 };
 
 /**
  * Power iteration as PyHessian does it: v <- H v / ||H v|| from v0, the
- * estimate being the Rayleigh quotient v^T H v, so it converges to the
- * eigenvalue of largest magnitude, with its sign. Stops after `iterations`
- * products, or as soon as the estimate changes by less than `tolerance`
- * (relative), or when H v = 0.
+ * estimate being the Rayleigh quotient lambda = v^T H v, so it converges to
+ * the eigenvalue of largest magnitude, with its sign. Stops after
+ * `iterations` products, when H v = 0, or as soon as the relative residual
+ * ||H v - lambda v|| / |lambda| is below `tolerance`: then an eigenvalue of H
+ * lies within tolerance * |lambda| of lambda (for a symmetric matrix some
+ * eigenvalue is within ||H v - lambda v|| of the Rayleigh quotient of a unit
+ * v). The change of the estimate is no such test: with eigenvalues +-lambda
+ * the quotient does not move while v swings between the two eigenvectors.
  */
 export function powerIterationGraph(model: Model, dtype: FloatType = 'float32'): Graph {
   const size = model.parameterCount;
@@ -86,7 +90,12 @@ export function powerIterationGraph(model: Model, dtype: FloatType = 'float32'):
   const target = addTarget(graph, model, dtype);
   const start = graph.addInput('v0', dtype, [size], `start vector, [${size}] in parameter order (normalized here)`);
   const iterations = graph.addInput('iterations', 'int64', [], 'most Hessian-vector products to compute');
-  const tolerance = graph.addInput('tolerance', dtype, [], 'stop when |lambda_k - lambda_(k-1)| / |lambda_k| < tolerance (0: run every iteration)');
+  const tolerance = graph.addInput(
+    'tolerance',
+    dtype,
+    [],
+    'stop when ||H v - lambda v|| / |lambda| < tolerance, so an eigenvalue lies within tolerance * |lambda| of lambda (0: run every iteration)',
+  );
   const { loss, gradients } = lossAndGradients(model, graph, x, parameters, target);
 
   const { unit, unknown } = graph.withScope('start', () => ({
@@ -95,32 +104,32 @@ export function powerIterationGraph(model: Model, dtype: FloatType = 'float32'):
   }));
   const { finals, scans } = hoistedLoop(
     iterations,
-    [unit, unknown, unit, unit],
+    [unit, unknown, unit, unknown],
     'K',
     (_, [v, previous]) => {
       const hv = concatFlat(hessianVectorProducts(gradients, [...parameters.values()], splitByParameter(model, v!)), 'flat');
       const estimate = reduceSum(mul(v!, hv), undefined, false, { name: 'rayleigh' });
-      const change = div(abs(sub(estimate, previous!)), max(abs(estimate), scalarLike(estimate, SMALLEST_NORMAL[dtype])), { name: 'relative_change' });
+      const magnitude = max(abs(estimate), scalarLike(estimate, SMALLEST_NORMAL[dtype]));
+      const change = div(abs(sub(estimate, previous!)), magnitude, { name: 'relative_change' });
+      const residual = div(sqrt(reduceSumSquare(sub(hv, mul(estimate, v!)))), magnitude, { name: 'relative_residual' });
       const norm = sqrt(reduceSumSquare(hv), { name: 'norm' });
       const nonzero = greater(norm, scalarLike(norm, 0));
       // After H v = 0 the loop ends, so the (non-finite) next vector is never used.
       const next = div(hv, norm, { name: 'next' });
-      // "not (change < tolerance)" so that the first iteration's NaN change continues.
-      const continueLoop = and(not(less(change, tolerance)), nonzero, { name: 'continue' });
-      return { next: [next, estimate, v!, hv], scans: [estimate, change, norm], continueLoop };
+      // "not (residual < tolerance)" so that a NaN residual continues.
+      const continueLoop = and(not(less(residual, tolerance)), nonzero, { name: 'continue' });
+      return { next: [next, estimate, v!, residual], scans: [estimate, change, residual, norm], continueLoop };
     },
-    { name: 'power', doc: 'one power-iteration step: H v, the Rayleigh quotient, v <- H v / ||H v||', condition: graph.constant('bool', [], [1]) },
+    { name: 'power', doc: 'one power-iteration step: H v, the Rayleigh quotient, its residual, v <- H v / ||H v||', condition: graph.constant('bool', [], [1]) },
   );
-  const [, eigenvalue, vector, product] = finals as [Value, Value, Value, Value];
-  const residual = graph.withScope('residual', () =>
-    div(sqrt(reduceSumSquare(sub(product, mul(eigenvalue, vector)))), abs(eigenvalue), { name: 'relative_residual' }),
-  );
+  const [, eigenvalue, vector, residual] = finals as [Value, Value, Value, Value];
   graph.addOutput('loss', loss, 'mean loss over the batch');
   graph.addOutput('eigenvalue', eigenvalue, 'the last Rayleigh quotient lambda = v^T H v');
   graph.addOutput('vector', vector, `the unit vector v of that quotient, [${size}]`);
   graph.addOutput('relative_residual', residual, '||H v - lambda v|| / |lambda| for that pair');
   graph.addOutput('estimates', scans[0]!, 'the Rayleigh quotient after each product, [K]');
   graph.addOutput('relative_changes', scans[1]!, '|lambda_k - lambda_(k-1)| / |lambda_k| after each product (NaN for the first), [K]');
-  graph.addOutput('product_norms', scans[2]!, '||H v|| after each product (0 stops the iteration), [K]');
+  graph.addOutput('relative_residuals', scans[2]!, '||H v - lambda v|| / |lambda| after each product (the stop test), [K]');
+  graph.addOutput('product_norms', scans[3]!, '||H v|| after each product (0 stops the iteration), [K]');
   return graph;
 }

@@ -34,7 +34,7 @@ export function multiStepTrainGraph(model: Model, optimizer: Optimizer, dtype: F
 
   const names = [...parameters.keys()];
   const carried = packOptimizerCarry(optimizer, names, parameters, states);
-  const body = stepBody(model, optimizer, dtype, graph, { x, targets, lrs, firstStep }, names, carried, withGradNorm);
+  const body = stepBody(model, optimizer, graph, { x, targets, lrs, firstStep }, names, carried, withGradNorm);
   const { finals, scans } = loop(trips, carried, body, STEPS, { name: 'steps' });
 
   const perStep = [...scans];
@@ -85,7 +85,6 @@ export function packUpdatedSlots(optimizer: Optimizer, updated: readonly Updated
 function stepBody(
   model: Model,
   optimizer: Optimizer,
-  dtype: FloatType,
   outer: Graph,
   inputs: { x: Value; targets: Value; lrs: Value; firstStep: Value },
   names: string[],
@@ -105,7 +104,7 @@ function stepBody(
     const { parameters, states } = unpackOptimizerCarry(optimizer, names, incoming);
     const { y, loss, gradients } = lossAndGradients(model, body, x, parameters, target, { training: true });
     const gradNorm = withGradNorm ? body.withScope('grad_norm', () => sqrt(sumOfSquares(gradients))) : null;
-    const updated = applyOptimizer(body, optimizer, parameters, gradients, { states, lr, step }, dtype);
+    const updated = applyOptimizer(body, optimizer, parameters, gradients, { states, lr, step });
 
     body.addOutput('step/condition_out', identity(condition));
     names.forEach((name, i) => {

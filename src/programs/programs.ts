@@ -79,7 +79,7 @@ export function trainStepGraph(model: Model, optimizer: Optimizer, dtype: FloatT
   // Training behaviour (Dropout active), as PyTorch's model.train() during the step.
   const { y, loss, gradients } = lossAndGradients(model, graph, x, parameters, target, { training: true });
   const gradNorm = options.gradNorm === false ? null : graph.withScope('grad_norm', () => sqrt(sumOfSquares(gradients)));
-  const updated = applyOptimizer(graph, optimizer, parameters, gradients, optimizerInputs, dtype);
+  const updated = applyOptimizer(graph, optimizer, parameters, gradients, optimizerInputs);
 
   graph.addOutput('loss', loss, 'mean loss over the batch, before the update');
   if (gradNorm) graph.addOutput('grad_norm', gradNorm, '2-norm of the loss gradient over all parameters, before the update');
@@ -141,16 +141,14 @@ export function applyOptimizer(
   parameters: ReadonlyMap<string, Value>,
   gradients: readonly Value[],
   { states, lr, step }: OptimizerInputs,
-  dtype: FloatType,
 ): UpdatedSlot[] {
   const slots: ParameterSlot[] = [...parameters.keys()].map((name, i) => ({ name, param: parameters.get(name)!, grad: gradients[i]!, state: states.get(name)! }));
   return graph.withScope(`optimizer/${optimizer.name}`, () => {
-    const stepFloat = cast(step, dtype, { name: 'step_float' });
     const small = slots.filter((slot) => staticSize(slot.param.shape)! < SMALL_PARAMETER_ELEMENTS);
-    if (small.length < 2) return optimizer.update(slots, lr, stepFloat);
+    if (small.length < 2) return optimizer.update(slots, lr, step);
     const large = slots.filter((slot) => !small.includes(slot));
     const grouped = graph.withScope('small_parameters', () => groupSlots(small, optimizer.stateSlots));
-    const updated = optimizer.update([...large, grouped], lr, stepFloat);
+    const updated = optimizer.update([...large, grouped], lr, step);
     const ungrouped = graph.withScope('small_parameters', () => ungroupSlot(updated.at(-1)!, small, optimizer.stateSlots));
     return slots.map((slot) => (small.includes(slot) ? ungrouped[small.indexOf(slot)]! : updated[large.indexOf(slot)]!));
   });

@@ -59,7 +59,7 @@ export function gradNormStepGraph(model: Model, optimizer: Optimizer, dtype: Flo
   );
   const target = addTarget(graph, model, dtype);
   const optimizerInputs = addOptimizerInputs(graph, optimizer, parameters, dtype);
-  const { loss, gradNorm, objective, updated } = gradNormStep(model, optimizer, dtype, x, parameters, target, optimizerInputs);
+  const { loss, gradNorm, objective, updated } = gradNormStep(model, optimizer, x, parameters, target, optimizerInputs);
 
   graph.addOutput('loss', loss, 'mean loss over the batch, before the update');
   graph.addOutput('grad_norm', gradNorm, '2-norm of the loss gradient over all parameters, before the update');
@@ -94,7 +94,7 @@ export function gradNormStepsGraph(model: Model, optimizer: Optimizer, dtype: Fl
       const current = unpackOptimizerCarry(optimizer, names, values);
       const lr = gather(lrs, iteration, 0, { name: 'lr' });
       const step = add(firstStep, iteration, { name: 'step' });
-      const { loss, gradNorm, objective, updated } = gradNormStep(model, optimizer, dtype, x, current.parameters, target, { states: current.states, lr, step });
+      const { loss, gradNorm, objective, updated } = gradNormStep(model, optimizer, x, current.parameters, target, { states: current.states, lr, step });
       return { next: packUpdatedSlots(optimizer, updated), scans: [loss, gradNorm, objective] };
     },
     { name: 'steps', doc: 'one step on ||grad loss||^2: forward, backward, the backward of the squared gradient norm, the update' },
@@ -110,7 +110,6 @@ export function gradNormStepsGraph(model: Model, optimizer: Optimizer, dtype: Fl
 function gradNormStep(
   model: Model,
   optimizer: Optimizer,
-  dtype: FloatType,
   x: Value,
   parameters: Map<string, Value>,
   target: Value,
@@ -121,7 +120,7 @@ function gradNormStep(
   const objective = graph.withScope('objective', () => sumOfSquares(gradients));
   const gradNorm = graph.withScope('grad_norm', () => sqrt(objective));
   const objectiveGradients = grad(objective, [...parameters.values()], { scope: graph.scope ? `${graph.scope}/objective_backward` : 'objective_backward' });
-  const updated = applyOptimizer(graph, optimizer, parameters, objectiveGradients, optimizerInputs, dtype);
+  const updated = applyOptimizer(graph, optimizer, parameters, objectiveGradients, optimizerInputs);
   return { loss, gradNorm, objective, updated };
 }
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { Graph, type Value } from '../../src/ir/graph.ts';
-import { cast } from '../../src/ir/ops.ts';
 import { serializeGraph } from '../../src/onnx/writer.ts';
 import { sampleFunction } from '../../src/data/functions.ts';
 import { initializeParameters } from '../../src/nn/init.ts';
@@ -222,25 +222,25 @@ const NAMES = ['w', 'b'];
 const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /**
- * A float64 graph with inputs w [3,2], b [4], grad.w, grad.b, state.<p>.<slot>,
- * lr (float64 scalar) and step (int64 scalar, cast to float64 for update);
+ * A graph (float64 unless told) with inputs w [3,2], b [4], grad.w, grad.b,
+ * state.<p>.<slot>, lr (a scalar of the dtype) and step (int64 scalar);
  * outputs next.<p> and next.state.<p>.<slot>.
  */
-function optimizerGraph(optimizer: Optimizer, shapes = SHAPES, names = NAMES): Graph {
+function optimizerGraph(optimizer: Optimizer, shapes = SHAPES, names = NAMES, dtype: 'float32' | 'float64' = 'float64'): Graph {
   const graph = new Graph(`optimizer-${optimizer.name}`);
-  const params = names.map((name, i) => graph.addInput(name, 'float64', shapes[i]!));
-  const grads = names.map((name, i) => graph.addInput(`grad.${name}`, 'float64', shapes[i]!));
+  const params = names.map((name, i) => graph.addInput(name, dtype, shapes[i]!));
+  const grads = names.map((name, i) => graph.addInput(`grad.${name}`, dtype, shapes[i]!));
   const states = names.map((name, i) => {
     const slots = new Map<string, Value>();
-    for (const slot of optimizer.stateSlots) slots.set(slot, graph.addInput(`state.${name}.${slot}`, 'float64', shapes[i]!));
+    for (const slot of optimizer.stateSlots) slots.set(slot, graph.addInput(`state.${name}.${slot}`, dtype, shapes[i]!));
     return slots;
   });
-  const lr = graph.addInput('lr', 'float64', []);
+  const lr = graph.addInput('lr', dtype, []);
   const step = graph.addInput('step', 'int64', []);
   const updated = optimizer.update(
     names.map((name, i) => ({ name, param: params[i]!, grad: grads[i]!, state: states[i]! })),
     lr,
-    cast(step, 'float64', { name: 'step_float' }),
+    step,
   );
   names.forEach((name, i) => {
     graph.addOutput(`next.${name}`, updated[i]!.param);
@@ -428,6 +428,58 @@ describe('optimizer graphs match PyTorch update rules over 3 steps (float64)', (
     assert.ok(Math.abs((out['next.state.p.exp_avg_sq']!.data as Float64Array)[0]! - 0.00025) < 1e-17);
     await session.release();
   });
+});
+
+/** torch.optim's float32 and float64 trajectories on a constant gradient (test/fixtures/generate_optimizer_reference.py). */
+const torchTrajectories = JSON.parse(readFileSync(new URL('../fixtures/optimizer-reference.json', import.meta.url), 'utf8')) as {
+  lr: number;
+  steps: number;
+  gradient: number[];
+  cases: { name: string; float32: number[][]; float64: number[][] }[];
+};
+
+describe('float32 optimizer graphs are as close to float64 as PyTorch float32 is', () => {
+  const optimizers: Record<string, Optimizer> = {
+    adam: adam(),
+    'adam-l2': adam({ weight_decay: 0.1 }),
+    adamw: adamw(),
+    'adamw-amsgrad': adamw({ weight_decay: 0.05, amsgrad: true }),
+    'adagrad-lr-decay': adagrad({ lr_decay: 0.3 }),
+  };
+  /** The largest distance of a float32 trajectory from PyTorch's float64 one, max-norm relative to the step's max-norm. */
+  const distance = (trajectory: ArrayLike<number>[], reference: number[][]) =>
+    Math.max(
+      ...reference.map((step, t) => Math.max(...step.map((value, i) => Math.abs(trajectory[t]![i]! - value))) / Math.max(...step.map(Math.abs))),
+    );
+
+  for (const { name, float32, float64 } of torchTrajectories.cases) {
+    it(`${name}: ${torchTrajectories.steps} steps at lr ${torchTrajectories.lr} on a constant gradient`, async () => {
+      const optimizer = optimizers[name]!;
+      const shape = [torchTrajectories.gradient.length];
+      const session = await createSession(serializeGraph(optimizerGraph(optimizer, [shape], ['w'], 'float32')), { threads: 1 });
+      let w = new Float32Array(shape[0]!);
+      const state = new Map(optimizer.stateSlots.map((slot) => [slot, new Float32Array(shape[0]!).fill(optimizer.initialState?.[slot] ?? 0)]));
+      const trajectory: Float32Array[] = [];
+      for (let t = 1; t <= torchTrajectories.steps; t++) {
+        const feeds: Record<string, ort.Tensor> = {
+          w: new ort.Tensor('float32', w, shape),
+          'grad.w': new ort.Tensor('float32', Float32Array.from(torchTrajectories.gradient), shape),
+          lr: new ort.Tensor('float32', Float32Array.of(torchTrajectories.lr), []),
+          step: new ort.Tensor('int64', BigInt64Array.of(BigInt(t)), []),
+        };
+        for (const [slot, value] of state) feeds[`state.w.${slot}`] = new ort.Tensor('float32', value, shape);
+        const out = await session.run(feeds);
+        w = Float32Array.from(out['next.w']!.data as Float32Array);
+        for (const slot of optimizer.stateSlots) state.set(slot, Float32Array.from(out[`next.state.w.${slot}`]!.data as Float32Array));
+        trajectory.push(w);
+      }
+      await session.release();
+      const ours = distance(trajectory, float64);
+      const pytorch = distance(float32, float64);
+      assert.ok(pytorch > 0 && pytorch < 1e-6, `PyTorch float32 is ${pytorch.toExponential(2)} from float64`);
+      assert.ok(ours <= 2 * pytorch, `hw1-onnx float32 is ${ours.toExponential(2)} from PyTorch float64, PyTorch float32 ${pytorch.toExponential(2)}`);
+    });
+  }
 });
 
 describe('optimizer construction', () => {

@@ -7,7 +7,9 @@ import * as ort from 'onnxruntime-node';
 import { modelDeclarations } from '../../models/index.ts';
 import {
   fullHessian,
+  eigenvalueTolerance,
   hessianEigenvalues,
+  hessianFromOperator,
   hessianOperator,
   minimalRatio,
   parameterLayout,
@@ -221,10 +223,15 @@ describe('the full Hessian of a 46-parameter ReLU regression (analysis/hessian.t
     assert.ok(Math.abs(dot(run.vector, v) - 1) < 1e-10, 'the returned vector is the last v');
     assert.ok(Number.isNaN(run.relativeChanges[0]!) && run.relativeChanges[11]! > 0);
 
+    // The residual of every product is ||Hv - lambda v|| / |lambda| of that v.
+    const hv = H.mmul(Matrix.columnVector(v)).getColumn(0);
+    const residual = Math.sqrt(hv.reduce((sum, value, i) => sum + (value - expected[11]! * v[i]!) ** 2, 0)) / Math.abs(expected[11]!);
+    assert.ok(Math.abs(run.relativeResiduals[11]! - residual) < 1e-8 * residual, `residual ${run.relativeResiduals[11]} vs ${residual}`);
+
     const early = await operator.powerIteration(start, 2000, 1e-4);
-    assert.ok(early.estimates.length < 2000, `stops when the estimate settles (${early.estimates.length} products)`);
-    assert.ok(early.relativeChanges[early.estimates.length - 1]! < 1e-4);
-    assert.ok(early.relativeChanges.slice(1, -1).every((change) => change >= 1e-4), 'and not before');
+    assert.ok(early.estimates.length < 2000, `stops when the residual is below the tolerance (${early.estimates.length} products)`);
+    assert.ok(early.relativeResidual < 1e-4 && early.relativeResidual === early.relativeResiduals.at(-1));
+    assert.ok(early.relativeResiduals.slice(0, -1).every((r) => r >= 1e-4), 'and not before');
     await operator.release();
   });
 
@@ -249,12 +256,94 @@ describe('the full Hessian of a 46-parameter ReLU regression (analysis/hessian.t
     assert.ok(top.relativeResidual < 1e-5, `residual ${top.relativeResidual}`);
   });
 
+  it('never reports convergence on eigenvalues +-3: it names the problem and gives the magnitude', async () => {
+    // f = w2 * w1 * x, MSE, at w = 0 with x = [1, 2], y = [1, 1]: H = [[0, -3], [-3, 0]].
+    const product = resolveModel(
+      sequential('w2-w1-x', { description: 'test', task: 'regression', inputShape: [1], dataset: 'function:sinc' }, [dense(1, { bias: false }), dense(1, { bias: false })]),
+    );
+    const zero = new Map([['fc1.weight', Float64Array.of(0)], ['fc2.weight', Float64Array.of(0)]]);
+    const data = { x: Float64Array.of(1, 2), target: Float64Array.of(1, 1) };
+    const spectrum = hessianEigenvalues((await fullHessian(product, zero, data)).matrix);
+    assert.deepEqual(Array.from(spectrum, (l) => Math.round(l * 1e9) / 1e9), [-3, 3]);
+    const operator = await hessianOperator(product, zero, data);
+    for (const seed of [0, 1, 2, 3]) {
+      const top = await topHessianEigenvalue(operator, { iterations: 100, tolerance: 1e-6, seed });
+      assert.equal(top.converged, false, `seed ${seed}: converged at ${top.eigenvalue} (residual ${top.relativeResidual})`);
+      assert.equal(top.problem, 'opposite-signs', `seed ${seed}: ${top.message}`);
+      assert.ok(Number.isNaN(top.eigenvalue), 'no signed answer');
+      assert.ok(Math.abs(top.largestMagnitude - 3) < 1e-9, `magnitude ${top.largestMagnitude}`);
+      assert.match(top.message!, /both signs.*Lanczos/);
+      assert.equal(top.iterations, 100);
+      assert.equal(top.products, 102, 'the budget plus two products to tell why');
+    }
+    await operator.release();
+  });
+
+  it('does not stop early on nearly equal eigenvalues 2 and 1.998: converged means right to the tolerance', async () => {
+    // Linear least squares y = w . x: H = (2/N) X^T X = diag(2, 1.998).
+    const linear = resolveModel(
+      sequential('linear-2', { description: 'test', task: 'regression', inputShape: [2], dataset: 'function:sinc' }, [dense(1, { bias: false })]),
+    );
+    const weights = new Map([['fc1.weight', Float64Array.of(0.3, -0.7)]]);
+    const data = { x: Float64Array.of(Math.SQRT2, 0, 0, Math.sqrt(1.998)), target: Float64Array.of(0, 0) };
+    const operator = await hessianOperator(linear, weights, data);
+    const short = await topHessianEigenvalue(operator, { iterations: 100, tolerance: 1e-6, seed: 0 });
+    assert.equal(short.converged, false, `100 products cannot separate 2 from 1.998 to 1e-6: got ${short.eigenvalue}`);
+    assert.equal(short.problem, 'budget');
+    assert.ok(short.relativeResidual >= 1e-6);
+    assert.match(short.message!, /raise the iterations/);
+    const long = await topHessianEigenvalue(operator, { iterations: 20000, tolerance: 1e-6, seed: 0 });
+    assert.ok(long.converged && long.iterations < 20000, `converged after ${long.iterations}`);
+    assert.ok(Math.abs(long.eigenvalue - 2) / 2 < 1e-6, `${long.eigenvalue}`);
+    assert.equal(long.problem, undefined);
+    await operator.release();
+  });
+
   it('counts positive eigenvalues above a round-off tolerance for the minimal ratio', () => {
-    const ratio = minimalRatio(eigenvalues);
+    const result = minimalRatio(eigenvalues);
     const positives = eigenvalues.filter((l) => l > 1e-12 * Math.abs(eigenvalues[P - 1]!)).length;
-    assert.equal(ratio, positives / P);
-    assert.equal(minimalRatio([-1, 0, 1e-20, 2, 3]), 2 / 5);
-    assert.equal(minimalRatio([-1, 0, 1e-20, 2, 3], 0), 3 / 5);
+    assert.equal(result.ratio, positives / P);
+    assert.ok(result.resolved && result.positive === positives && result.positive + result.zero + result.negative === P);
+    assert.equal(minimalRatio([-1, 0, 1e-20, 2, 3]).ratio, 2 / 5);
+    assert.equal(minimalRatio([-1, 0, 1e-20, 2, 3], { tolerance: 0 }).ratio, 3 / 5);
+    // The zero band is max |lambda| * P * epsilon of the dtype: 3 * 5 * 2^-23 = 1.8e-6 in float32.
+    assert.equal(eigenvalueTolerance([-1, 0, 1e-20, 2, 3], 'float32'), 15 * 2 ** -23);
+    assert.deepEqual(minimalRatio([-1, 1e-5, 2, 3], { dtype: 'float32' }).ratio, 3 / 4, 'nothing in the band: a float32 count');
+    const unresolved = minimalRatio([-1, 1e-7, 2, 3], { dtype: 'float32' });
+    assert.equal(unresolved.ratio, null);
+    assert.deepEqual(unresolved.bounds, [2 / 4, 3 / 4]);
+    assert.match(unresolved.note!, /float32 cannot tell 1 of 4 eigenvalues from zero.*\[2\/4, 3\/4\].*float64/);
+  });
+
+  it('accepts a float32 operator\'s Hessian, checked for symmetry at float32 round-off', async () => {
+    const operator = await hessianOperator(tiny, weights, batch, { dtype: 'float32' });
+    assert.equal(operator.dtype, 'float32');
+    const single = await hessianFromOperator(operator);
+    await operator.release();
+    assert.equal(single.dtype, 'float32');
+    assert.ok(single.relativeAsymmetry > 1e-10, `float32 round-off shows (${single.relativeAsymmetry})`);
+    const difference = single.matrix.clone().sub(H).abs().max();
+    assert.ok(difference < 1e-5 * maxAbs, `float32 Hessian within float32 round-off of float64 (${difference})`);
+  });
+
+  it('gives float32 and float64 Hessians of one network the same minimal ratio, or says float32 cannot tell', async () => {
+    let unresolvedSeen = 0;
+    for (const seed of [4, 5, 6, 7]) {
+      const w = initializeParameters(tiny, seed, 'float64');
+      const double = await fullHessian(tiny, w, batch);
+      const single = await fullHessian(tiny, w, batch, { dtype: 'float32' });
+      const reference = minimalRatio(hessianEigenvalues(double.matrix), { dtype: double.dtype });
+      const result = minimalRatio(hessianEigenvalues(single.matrix), { dtype: single.dtype });
+      assert.ok(reference.resolved && reference.ratio !== null);
+      if (result.resolved) {
+        assert.equal(result.ratio, reference.ratio, `seed ${seed}: float32 ${result.positive}/46, float64 ${reference.positive}/46`);
+      } else {
+        unresolvedSeen++;
+        assert.equal(result.ratio, null);
+        assert.ok(result.bounds[0] <= reference.ratio! && reference.ratio! <= result.bounds[1], `seed ${seed}: ${reference.ratio} in [${result.bounds}]`);
+      }
+    }
+    assert.ok(unresolvedSeen > 0, 'these ReLU nets have eigenvalues float32 cannot resolve');
   });
 
   it('refuses a model above the parameter limit, naming the way out', async () => {
@@ -445,6 +534,7 @@ describe('the emitted second-order graphs', () => {
         'relative_residual',
         'estimates',
         'relative_changes',
+        'relative_residuals',
         'product_norms',
       ]);
       assert.deepEqual(manifest.graphs.hvp!.inputs, ['x', ...names, 'target', ...names.map((p) => `v.${p}`)]);
