@@ -17,6 +17,12 @@ export interface ResolvedLayer {
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
   readonly parameters: readonly ParameterSpec[];
+  /**
+   * Every setting that changes what the layer computes beyond its shapes
+   * (kernel, stride, padding, bias, dropout p and seed), PyTorch's names: a
+   * run's identity (specHash) includes them.
+   */
+  readonly attributes: Readonly<Record<string, number | boolean | readonly number[]>>;
   apply(x: Value, parameters: ReadonlyMap<string, Value>, mode: ForwardMode): Value;
 }
 

@@ -25,6 +25,7 @@ export function dense(outFeatures: number, options: { name?: string; bias?: bool
       const withBias = options.bias ?? true;
       return {
         outputShape: [outFeatures],
+        attributes: { in_features: inFeatures, out_features: outFeatures, bias: withBias },
         parameters: [
           { name: `${name}.weight`, shape: [outFeatures, inFeatures], init: { kind: 'uniform', bound } },
           ...(withBias ? [{ name: `${name}.bias`, shape: [outFeatures], init: { kind: 'uniform' as const, bound } }] : []),
@@ -41,7 +42,7 @@ function activation(type: string, namePrefix: string, op: (x: Value) => Value) {
     type,
     name: options.name,
     namePrefix,
-    resolve: (inputShape) => ({ outputShape: [...inputShape], parameters: [], apply: (x) => op(x) }),
+    resolve: (inputShape) => ({ outputShape: [...inputShape], parameters: [], attributes: {}, apply: (x) => op(x) }),
   });
 }
 
@@ -58,6 +59,7 @@ export function flatten(options: { name?: string } = {}): LayerDeclaration {
     resolve: (inputShape) => ({
       outputShape: [inputShape.reduce((a, b) => a * b, 1)],
       parameters: [],
+      attributes: { start_dim: 1 },
       apply: (x) => flattenOp(x, 1),
     }),
   };
@@ -100,6 +102,7 @@ export function conv2d(
       const withBias = options.bias ?? true;
       return {
         outputShape,
+        attributes: { in_channels: inChannels, out_channels: outChannels, kernel_size: [kh, kw], stride: [sh, sw], padding: [ph, pw], bias: withBias },
         parameters: [
           { name: `${name}.weight`, shape: [outChannels, inChannels, kh, kw], init: { kind: 'uniform', bound } },
           ...(withBias ? [{ name: `${name}.bias`, shape: [outChannels], init: { kind: 'uniform' as const, bound } }] : []),
@@ -126,6 +129,7 @@ function pool(type: 'MaxPool2d' | 'AvgPool2d', namePrefix: string) {
       return {
         outputShape: [channels, windowOutput(height, kh, sh, ph, 'window'), windowOutput(width, kw, sw, pw, 'window')],
         parameters: [],
+        attributes: { kernel_size: [kh, kw], stride: [sh, sw], padding: [ph, pw] },
         apply: (x) => (type === 'MaxPool2d' ? maxPoolOp(x, attributes).y : averagePoolOp(x, attributes)),
       };
     },
@@ -153,6 +157,7 @@ export function dropout(p = 0.5, options: { name?: string; seed?: number } = {})
       return {
         outputShape: [...inputShape],
         parameters: [],
+        attributes: { p, seed },
         apply: (x, _parameters, mode) => (mode.training && p > 0 ? dropoutOp(x, p, seed).y : x),
       };
     },

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { UserError } from './errors.ts';
 
 /** File-system failures a user can fix by choosing another folder: one line, not a stack trace. */
@@ -12,15 +14,28 @@ function asUserError(error: unknown, path: string): unknown {
 }
 
 /**
+ * A temporary name beside `path` that no other writer uses: the process id
+ * alone repeats across hosts sharing a folder (Slurm shards), PID-namespaced
+ * containers and worker threads, so 64 random bits make it unique; the host
+ * and pid stay in it to tell where a leftover came from.
+ */
+export function temporaryPath(path: string): string {
+  const host = hostname().replace(/[^A-Za-z0-9-]/g, '').slice(0, 32) || 'host';
+  return join(dirname(path), `.${basename(path)}.tmp-${host}-${process.pid}-${randomBytes(8).toString('hex')}`);
+}
+
+/**
  * Writes through a temporary file in the same folder, flushed to disk, and
  * renames it into place, so a crash never leaves a half-written result or
- * checkpoint behind.
+ * checkpoint behind, and concurrent writers of one file (shards on several
+ * hosts) each rename a whole file of their own: the last rename wins.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const temporary = `${path}.tmp-${process.pid}`;
+  const temporary = temporaryPath(path);
   try {
     mkdirSync(dirname(path), { recursive: true });
-    const file = openSync(temporary, 'w');
+    // 'wx': fails rather than share a file, should a name ever repeat.
+    const file = openSync(temporary, 'wx');
     try {
       writeSync(file, typeof data === 'string' ? Buffer.from(data) : data);
       fsyncSync(file);
@@ -44,7 +59,7 @@ export function writeJsonAtomic(path: string, value: unknown): void {
  */
 export function ensureWritableFolder(folder: string, flag = '--out'): void {
   if (folder.trim() === '') throw new UserError(`${flag} must name a folder`);
-  const probe = join(folder, `.hw1-onnx-write-test-${process.pid}`);
+  const probe = temporaryPath(join(folder, '.hw1-onnx-write-test'));
   try {
     mkdirSync(folder, { recursive: true });
     closeSync(openSync(probe, 'w'));
