@@ -83,6 +83,41 @@ describe('Trainer', () => {
   });
 });
 
+describe('Trainer shuffling', () => {
+  /**
+   * The order examples were visited in: a linear model with zero weights and
+   * lr 0 predicts 0 and never moves, so a batch of one example i, whose
+   * target is i + 1, has loss (i + 1)^2.
+   */
+  async function visitOrder(seed: number, epochs: number, stepsPerCall: number): Promise<number[][]> {
+    const count = 24;
+    const data = { name: 'indices', count, inputShape: [1], inputs: new Float32Array(count).fill(1), targets: Float32Array.from({ length: count }, (_, i) => i + 1), targetWidth: 1 };
+    const model = findModel('func-shallow');
+    const zero = new Map(model.parameters.map((p) => [p.name, new Float32Array(p.shape.reduce((a, b) => a * b, 1))]));
+    const trainer = await Trainer.create(model, sgd(), zero, { threads: 1, stepsPerCall });
+    const visited: number[] = [];
+    await trainer.trainEpochs(data, epochs, { batchSize: 1, lr: 0, random: new Random(seed), onStep: (_done, _total, loss) => visited.push(Math.sqrt(loss) - 1) });
+    await trainer.release();
+    return Array.from({ length: epochs }, (_, epoch) => visited.slice(epoch * count, (epoch + 1) * count));
+  }
+
+  it('visits every example once per epoch, in a new seeded order each epoch, the same for the same seed', async () => {
+    const orders = await visitOrder(3, 4, 1);
+    const identity = Array.from({ length: 24 }, (_, i) => i);
+    for (const order of orders) assert.deepEqual([...order].sort((a, b) => a - b), identity, 'a permutation of the examples');
+    for (let a = 0; a < orders.length; a++) {
+      assert.notDeepEqual(orders[a], identity, `epoch ${a + 1} is shuffled`);
+      for (let b = a + 1; b < orders.length; b++) assert.notDeepEqual(orders[a], orders[b], `epochs ${a + 1} and ${b + 1} differ`);
+    }
+    // The order is the seed's permutation stream: Random(seed).permutation(count) per epoch.
+    const random = new Random(3);
+    for (const order of orders) assert.deepEqual(order, Array.from(random.permutation(24)));
+    assert.deepEqual(await visitOrder(3, 4, 1), orders, 'the same seed, the same orders');
+    assert.deepEqual(await visitOrder(3, 4, 5), orders, 'also with several steps per call');
+    assert.notDeepEqual(await visitOrder(4, 4, 1), orders, 'another seed, other orders');
+  });
+});
+
 describe('runTraining', () => {
   it('writes metrics.json, weights, the graph and a chart for a run', async () => {
     const { dir, metrics } = await runTraining({
