@@ -92,41 +92,32 @@ export class Trainer {
     // parameters and state into the spare set (preallocated outputs); after a
     // call with finite losses the spare set becomes current and the old
     // current set is kept as the previous one. No buffer is allocated per
-    // step, and a diverged call can fall back to weights with a finite loss.
+    // step, and on divergence the weights of any step of the last two calls
+    // can be recomputed from the previous set (replayFrom).
     for (const [name, tensor] of [...parameterTensors, ...stateTensors]) {
       const blank = () => tensorOf(dtype, floatArray(dtype, (tensor.data as FloatArray).length), tensor.dims);
       this.spareTensors.set(name, blank());
       this.previousTensors.set(name, blank());
     }
+    this.initialValues = copyValues([...parameterTensors, ...stateTensors]);
   }
 
   private readonly spareTensors = new Map<string, ort.Tensor>();
   private readonly previousTensors = new Map<string, ort.Tensor>();
-  /** stepCount when the previous set was current, or undefined before the first call. */
-  private previousStepCount: number | undefined;
-
-  /**
-   * Goes back to the weights and state before the last call, whose first
-   * loss was finite: used when a call, or an evaluation after it, turns NaN.
-   * Returns the step count of those weights.
-   */
-  rollBack(): number {
-    if (this.previousStepCount === undefined) {
-      throw new DivergenceError('training diverged at its first step; the initial weights were kept; lower the learning rate (--lr)');
-    }
-    for (const current of [this.parameterTensors, this.stateTensors]) {
-      for (const [name, tensor] of current) {
-        current.set(name, this.previousTensors.get(name)!);
-        this.previousTensors.set(name, tensor);
-      }
-    }
-    this.stepCount = this.previousStepCount;
-    this.previousStepCount = undefined;
-    return this.stepCount;
-  }
+  /** The last call whose losses were all finite: it started from previousTensors. */
+  private lastCall: CallRecord | undefined;
+  /** A call's batches live until the call after it has run: two buffer sets alternate. */
+  private bufferParity = 0;
+  /** Epochs trained so far. */
+  private epochCount = 0;
+  /** The weights and state at the end of the last few trainEpochs spans, newest last, and at creation: fallbacks on divergence. */
+  private readonly spanEnds: { stepCount: number; epoch: number; values: Map<string, FloatArray> }[] = [];
+  private readonly initialValues: Map<string, FloatArray>;
+  /** The training set of the last trainEpochs call: good weights give a finite loss on all of it. */
+  private trainingSet: Dataset | undefined;
 
   /** Makes the spare set (just written by a call) current; the old current set becomes the previous one. */
-  private advance(steps: number): void {
+  private advance(call: CallRecord): void {
     for (const current of [this.parameterTensors, this.stateTensors]) {
       for (const [name, tensor] of current) {
         current.set(name, this.spareTensors.get(name)!);
@@ -134,8 +125,8 @@ export class Trainer {
         this.previousTensors.set(name, tensor);
       }
     }
-    this.previousStepCount = this.stepCount;
-    this.stepCount += steps;
+    this.lastCall = call;
+    this.stepCount += call.steps;
   }
 
   static async create(model: Model, optimizer: Optimizer, initial: ParameterValues, options: TrainerOptions = {}): Promise<Trainer> {
@@ -190,6 +181,7 @@ export class Trainer {
    */
   async trainEpochs(dataset: Dataset, epochs: number, options: TrainOptions): Promise<EpochResult[]> {
     const { batchSize } = options;
+    this.trainingSet = dataset;
     const width = inputSize(dataset);
     const targetWidth = dataset.labels ? 1 : (dataset.targetWidth ?? 1);
     const stepsPerEpoch = Math.ceil(dataset.count / batchSize);
@@ -204,7 +196,8 @@ export class Trainer {
       const rows = rowsOf(s);
       let k = 1;
       if (this.multiStepSession) while (k < this.stepsPerCall && s + k < totalSteps && rowsOf(s + k) === rows) k++;
-      const { x, target } = this.batchBuffers(dataset, rows, k);
+      this.bufferParity ^= 1;
+      const { x, target } = this.batchBuffers(dataset, rows, k, this.bufferParity);
       for (let j = 0; j < k; j++) {
         const step = s + j;
         const begin = (step % stepsPerEpoch) * batchSize;
@@ -231,15 +224,16 @@ export class Trainer {
       // Without gradient norms, a non-finite gradient shows in the next loss, or in the final check of the weights.
       const gradNorms = outputs.grad_norm ? Array.from(outputs.grad_norm.data as ArrayLike<number>) : losses.map(() => 0);
       const bad = losses.findIndex((loss, j) => !Number.isFinite(loss) || !Number.isFinite(gradNorms[j]!));
+      const call: CallRecord = { startStep: this.stepCount, steps: k, rows, x, target, lrs, inputShape: dataset.inputShape, labels: Boolean(dataset.labels), targetWidth };
       if (bad >= 0) {
-        // The weights fed to this call gave a finite first loss unless the very first one failed;
-        // then the weights before the previous call are the last with a finite loss.
-        const kept = bad > 0 ? this.stepCount : this.rollBack();
+        // Step t's loss is that of the weights after step t - 1, so those are bad; the newest
+        // candidate is the weights after step t - 2, whose own loss (at step t - 1) was finite.
+        const kept = await this.keepGoodWeights(firstStep + bad - 2, [], call);
         throw new DivergenceError(
-          `training diverged at step ${firstStep + bad} (loss ${losses[bad]}, gradient norm ${gradNorms[bad]}); kept the weights after step ${kept}, the last with a finite loss; lower the learning rate (--lr)`,
+          `training diverged at step ${firstStep + bad} (loss ${losses[bad]}, gradient norm ${gradNorms[bad]}); ${kept}; lower the learning rate (--lr)`,
         );
       }
-      this.advance(k);
+      this.advance(call);
       const corrects = outputs.correct ? Array.from(outputs.correct.data as BigInt64Array, Number) : [];
       for (let j = 0; j < k; j++) {
         const step = s + j;
@@ -255,14 +249,18 @@ export class Trainer {
             steps: stepsPerEpoch,
           });
           totals = { loss: 0, correct: 0, gradNorm: 0 };
+          this.epochCount++;
         }
       }
       s += k;
     }
     if (!this.parametersAreFinite()) {
-      const kept = this.rollBack();
-      throw new DivergenceError(`training diverged: the last update made a weight NaN or Inf; kept the weights after step ${kept}; lower the learning rate (--lr)`);
+      const after = this.stepCount;
+      const kept = await this.keepGoodWeights(after - 1, []);
+      throw new DivergenceError(`training diverged: step ${after} made a weight NaN or Inf; ${kept}; lower the learning rate (--lr)`);
     }
+    this.spanEnds.push({ stepCount: this.stepCount, epoch: this.epochCount, values: copyValues([...this.parameterTensors, ...this.stateTensors]) });
+    if (this.spanEnds.length > KEPT_SPAN_ENDS) this.spanEnds.shift();
     return results;
   }
 
@@ -275,12 +273,103 @@ export class Trainer {
     const result = await this.evaluate(dataset, chunkSize);
     if (!Number.isFinite(result.loss)) {
       const after = this.stepCount;
-      const kept = this.rollBack();
-      throw new DivergenceError(
-        `training diverged: the loss on ${dataset.name} after step ${after} is ${result.loss}; kept the weights after step ${kept}; lower the learning rate (--lr)`,
-      );
+      const kept = await this.keepGoodWeights(after - 1, [dataset]);
+      throw new DivergenceError(`training diverged: the loss on ${dataset.name} after step ${after} is ${result.loss}; ${kept}; lower the learning rate (--lr)`);
     }
     return result;
+  }
+
+  /**
+   * After divergence, installs the newest good weights and says which they
+   * are. Good weights are finite and give a finite mean loss on the whole
+   * training set (and on each of `alsoOn`): a finite loss on one batch is not
+   * enough. The candidates, newest first: the weights after step `newest`,
+   * recomputed from the retained weights of the last two calls (so several
+   * steps per call keep exactly what one step per call keeps), the weights
+   * at the ends of the last few trainEpochs spans, the initial weights.
+   */
+  private async keepGoodWeights(newest: number, alsoOn: Dataset[], failedCall?: CallRecord): Promise<string> {
+    const checked = [this.trainingSet!, ...alsoOn];
+    const where = checked.map((set) => `all ${set.count} ${set.name} examples`).join(' and ');
+    const candidates: { step: number; what: string; values: () => Promise<Map<string, ort.Tensor> | undefined> }[] = [
+      { step: newest, what: 'the last whose loss was finite on its batch', values: () => this.recompute(newest, failedCall) },
+    ];
+    for (const spanEnd of [...this.spanEnds].reverse()) {
+      if (spanEnd.stepCount >= newest || spanEnd.stepCount === 0) continue;
+      candidates.push({ step: spanEnd.stepCount, what: `the end of epoch ${spanEnd.epoch}`, values: async () => this.tensorsOf(spanEnd.values) });
+    }
+    if (newest > 0) candidates.push({ step: 0, what: 'the initial weights', values: async () => this.tensorsOf(this.initialValues) });
+    const rejected: string[] = [];
+    for (const candidate of candidates) {
+      if (candidate.step < 0) continue;
+      const values = await candidate.values();
+      if (!values) continue;
+      this.install(values, candidate.step);
+      const loss = await this.lossesOn(checked);
+      if (loss === undefined) {
+        const tail = rejected.length ? ` (${rejected.join('; ')})` : '';
+        return `kept the weights after step ${candidate.step} (${candidate.what}), finite with a finite loss on ${where}${tail}`;
+      }
+      rejected.push(`after step ${candidate.step} the loss on ${loss.set} is ${loss.value}`);
+    }
+    this.install(this.tensorsOf(this.initialValues), 0);
+    return `no weights it had give a finite loss on ${where} (${rejected.join('; ') || 'the first step diverged'}); kept the initial weights`;
+  }
+
+  /** The first of `sets` on which the current weights give a non-finite loss, or undefined when they are good. */
+  private async lossesOn(sets: Dataset[]): Promise<{ set: string; value: number } | undefined> {
+    if (!this.parametersAreFinite()) return { set: 'its own weights', value: Number.NaN };
+    for (const set of sets) {
+      const { loss } = await this.evaluate(set);
+      if (!Number.isFinite(loss)) return { set: set.name, value: loss };
+    }
+    return undefined;
+  }
+
+  /**
+   * The weights and state after step `step`, recomputed by replaying single
+   * train_step runs (bit-identical to the Loop's steps) over the retained
+   * batches: from the current weights through the failed call's first steps,
+   * or from the previous set through the last successful call's.
+   */
+  private async recompute(step: number, failedCall?: CallRecord): Promise<Map<string, ort.Tensor> | undefined> {
+    const current = new Map([...this.parameterTensors, ...this.stateTensors]);
+    if (failedCall && step >= failedCall.startStep) return this.replayFrom(current, failedCall, step - failedCall.startStep);
+    const last = this.lastCall;
+    if (last && step >= last.startStep && step < last.startStep + last.steps) return this.replayFrom(new Map(this.previousTensors), last, step - last.startStep);
+    if (step === this.stepCount) return current;
+    return undefined;
+  }
+
+  private async replayFrom(start: Map<string, ort.Tensor>, call: CallRecord, steps: number): Promise<Map<string, ort.Tensor>> {
+    let values = start;
+    const width = call.inputShape.reduce((a, b) => a * b, 1);
+    for (let i = 0; i < steps; i++) {
+      const feeds: Record<string, ort.Tensor> = {
+        x: tensorOf(this.dtype, call.x.subarray(i * call.rows * width, (i + 1) * call.rows * width), [call.rows, ...call.inputShape]),
+        target: call.labels
+          ? tensorOf('int64', call.target.subarray(i * call.rows, (i + 1) * call.rows), [call.rows])
+          : tensorOf(this.dtype, call.target.subarray(i * call.rows * call.targetWidth, (i + 1) * call.rows * call.targetWidth), [call.rows, call.targetWidth]),
+        lr: scalarTensor(this.dtype, call.lrs[i]!),
+        step: scalarTensor('int64', call.startStep + i + 1),
+      };
+      for (const [name, tensor] of values) feeds[name] = tensor;
+      const outputs = await this.trainSession.run(feeds);
+      values = new Map([...values.keys()].map((name) => [name, outputs[nextName(name)]!]));
+    }
+    return values;
+  }
+
+  private tensorsOf(values: Map<string, FloatArray>): Map<string, ort.Tensor> {
+    const dims = new Map([...this.parameterTensors, ...this.stateTensors].map(([name, tensor]) => [name, tensor.dims]));
+    return new Map([...values].map(([name, data]) => [name, tensorOf(this.dtype, data.slice(), dims.get(name)!)]));
+  }
+
+  /** Makes `values` the current weights and state, after step `step`; no earlier weights are retained. */
+  private install(values: Map<string, ort.Tensor>, step: number): void {
+    for (const current of [this.parameterTensors, this.stateTensors]) for (const name of current.keys()) current.set(name, values.get(name)!);
+    this.stepCount = step;
+    this.lastCall = undefined;
   }
 
   /** Mean loss (and accuracy) over a whole data set, in chunks. */
@@ -320,9 +409,9 @@ export class Trainer {
 
   private readonly buffers = new Map<string, { x: FloatArray; target: BigInt64Array | FloatArray }>();
 
-  /** Reused batch buffers for `stacked` batches of `rows` examples. */
-  private batchBuffers(dataset: Dataset, rows: number, stacked = 1) {
-    const key = `${inputSize(dataset)}/${dataset.labels ? 'labels' : dataset.targetWidth ?? 1}/${rows}x${stacked}`;
+  /** Reused batch buffers for `stacked` batches of `rows` examples; training alternates two sets (parity 0, 1), evaluation has its own. */
+  private batchBuffers(dataset: Dataset, rows: number, stacked = 1, parity: number | 'eval' = 'eval') {
+    const key = `${inputSize(dataset)}/${dataset.labels ? 'labels' : dataset.targetWidth ?? 1}/${rows}x${stacked}/${parity}`;
     let buffer = this.buffers.get(key);
     if (!buffer) {
       const x = floatArray(this.dtype, stacked * rows * inputSize(dataset));
@@ -336,4 +425,25 @@ export class Trainer {
   private targetTensor(target: BigInt64Array | FloatArray, rows: number, dataset: Dataset): ort.Tensor {
     return dataset.labels ? tensorOf('int64', target, [rows]) : tensorOf(this.dtype, target, [rows, dataset.targetWidth ?? 1]);
   }
+}
+
+/** Span ends kept as fallbacks: enough to step back past a few bad epochs, little memory (copies of weights and state). */
+const KEPT_SPAN_ENDS = 4;
+
+/** What one train call fed: enough to replay any of its steps. */
+interface CallRecord {
+  /** stepCount before the call. */
+  startStep: number;
+  steps: number;
+  rows: number;
+  x: FloatArray;
+  target: BigInt64Array | FloatArray;
+  lrs: number[];
+  inputShape: readonly number[];
+  labels: boolean;
+  targetWidth: number;
+}
+
+function copyValues(tensors: Iterable<[string, ort.Tensor]>): Map<string, FloatArray> {
+  return new Map([...tensors].map(([name, tensor]) => [name, (tensor.data as FloatArray).slice()]));
 }

@@ -240,12 +240,63 @@ describe('several steps per call (ONNX Loop)', () => {
     for (const [name, values] of withNorms.parameters()) assert.deepEqual(without.parameters().get(name), values, name);
   });
 
-  it('stops on divergence inside a call and keeps the weights from before it', async () => {
+  it('keeps on divergence exactly the weights one step per call keeps, wherever in a call the loss turns non-finite', async () => {
     const model = findModel('func-deep');
-    const trainer = await Trainer.create(model, sgd(), initializeParameters(model, 1), { threads: 1, stepsPerCall: 4 });
-    await assert.rejects(async () => {
-      for (let epoch = 0; epoch < 50; epoch++) await trainer.trainEpoch(sampleFunction('sinc', 64), { batchSize: 8, lr: 1e6, random: new Random(1) });
-    }, DivergenceError);
-    assert.ok(Number.isFinite((await trainer.evaluate(sampleFunction('sinc', 64))).loss), 'the kept weights give a finite loss');
+    const data = sampleFunction('sinc', 64);
+    const diverge = async (lr: number, stepsPerCall: number) => {
+      const trainer = await Trainer.create(model, sgd({ momentum: 0.9 }), initializeParameters(model, 1), { threads: 1, stepsPerCall });
+      let message = '';
+      await assert.rejects(trainer.trainEpochs(data, 50, { batchSize: 8, lr, random: new Random(1) }), (error: Error) => {
+        message = error.message;
+        return error instanceof DivergenceError;
+      });
+      const step = Number(/diverged at step (\d+)/.exec(message)![1]);
+      const kept = trainer.stepCount;
+      const weights = trainer.parameters();
+      const { loss } = await trainer.evaluate(data);
+      await trainer.release();
+      return { step, kept, weights, loss, message };
+    };
+    const indices = new Set<number>();
+    for (const lr of [10, 30, 100]) {
+      const one = await diverge(lr, 1);
+      assert.equal(one.kept, one.step - 2, `lr ${lr}: the weights after step t - 2 are the newest whose loss was finite`);
+      assert.ok(Number.isFinite(one.loss), 'and they give a finite loss on all the data');
+      assert.match(one.message, new RegExp(`kept the weights after step ${one.kept} \\(the last whose loss was finite on its batch\\), finite with a finite loss on all 64 sinc examples`));
+      for (const stepsPerCall of [2, 3, 4, 5, 8]) {
+        const many = await diverge(lr, stepsPerCall);
+        indices.add((many.step - 1) % stepsPerCall);
+        assert.equal(many.step, one.step);
+        assert.equal(many.kept, one.kept, `lr ${lr}, ${stepsPerCall} steps per call`);
+        for (const [name, values] of one.weights) assert.deepEqual(many.weights.get(name), values, `lr ${lr}, ${stepsPerCall} steps per call: ${name}`);
+        assert.equal(many.message, one.message);
+      }
+    }
+    assert.ok(indices.has(0) && [...indices].some((index) => index >= 2), `the failing step fell at indices ${[...indices]} of a call`);
+  });
+
+  it('checks that the weights it keeps give a finite loss on the whole training set, not only on a batch', async () => {
+    const model = findModel('func-deep');
+    const data = sampleFunction('sinc', 64);
+    for (const stepsPerCall of [1, 4]) {
+      const trainer = await Trainer.create(model, sgd({ momentum: 0.9 }), initializeParameters(model, 1), { threads: 1, stepsPerCall });
+      let message = '';
+      // lr 3, seed 1: the weights after step t - 2 give a finite loss on their batch of 8 but Infinity on the 64 points.
+      await assert.rejects(
+        async () => {
+          for (let epoch = 0; epoch < 50; epoch++) await trainer.trainEpochs(data, 1, { batchSize: 8, lr: 3, random: new Random(1) });
+        },
+        (error: Error) => {
+          message = error.message;
+          return error instanceof DivergenceError;
+        },
+      );
+      const step = Number(/diverged at step (\d+)/.exec(message)![1]);
+      assert.match(message, new RegExp(`after step ${step - 2} the loss on sinc is Infinity`), message);
+      assert.match(message, new RegExp(`kept the weights after step ${trainer.stepCount} \\(the end of epoch ${trainer.stepCount / 8}\\)`));
+      assert.ok(trainer.stepCount < step - 2);
+      assert.ok(Number.isFinite((await trainer.evaluate(data)).loss), 'the kept weights give a finite loss on all the data');
+      await trainer.release();
+    }
   });
 });
