@@ -439,8 +439,6 @@ export interface TopEigenvalue {
   relativeChange: number;
   /** ||H v - lambda v|| / |lambda| for the returned pair: the convergence test. */
   relativeResidual: number;
-  /** Hessian-vector products spent, the diagnosis of a failure included. */
-  products: number;
 }
 
 /**
@@ -449,7 +447,7 @@ export interface TopEigenvalue {
  * so it converges to the eigenvalue of largest MAGNITUDE with its sign. The
  * error shrinks like (lambda_2 / lambda_1)^k; `converged` means the residual
  * test passed (the answer is right to the tolerance), never only that the
- * estimate stopped moving. When it did not converge, two more products tell
+ * estimate stopped moving. When it did not converge, the run's norms tell
  * why: if v is an eigenvector of H^2 but not of H, the largest magnitude is
  * held by eigenvalues of both signs, which power iteration cannot separate.
  */
@@ -458,7 +456,6 @@ export async function topHessianEigenvalue(operator: HessianOperator, options: P
   const tolerance = options.tolerance ?? 1e-6;
   const random = new Random(options.seed ?? 0);
   const start = random.fillNormal(new Float64Array(operator.size));
-  const before = operator.products;
   const run = await operator.powerIteration(start, iterations, tolerance);
   const last = run.estimates.length - 1;
   const zero = run.productNorms[last] === 0;
@@ -473,49 +470,41 @@ export async function topHessianEigenvalue(operator: HessianOperator, options: P
     converged: zero || relativeResidual < tolerance,
     relativeChange,
     relativeResidual,
-    products: 0,
   };
-  if (!result.converged) Object.assign(result, await diagnose(operator, run.vector, run.eigenvalue, tolerance, result.iterations));
-  result.products = operator.products - before;
+  if (!result.converged) Object.assign(result, diagnose(run, tolerance));
   return result;
 }
 
 /**
- * Why v is not an eigenvector of H to the tolerance. With mu = ||H v||^2 =
- * v^T H^2 v: if H^2 v = mu v to sqrt(tolerance) while lambda^2 = (v^T H v)^2
- * falls short of mu by more than that, v mixes eigenvectors of +-sqrt(mu)
- * (for v = a u+ + b u-, 1 - lambda^2 / mu = 4 a^2 b^2): opposite signs.
- * Otherwise the iteration was simply too slow for the budget.
+ * Why v is not an eigenvector of H to the tolerance, from the run's own
+ * numbers (no further products). With n_k = ||H v_k|| and v_(k+1) = H v_k / n_k,
+ * ||H^2 v_k|| = n_k n_(k+1) >= v_k^T H^2 v_k = n_k^2, with equality exactly when
+ * v_k is an eigenvector of H^2: n_(k+1) / n_k - 1 is about half its squared
+ * relative residual. If v is an eigenvector of H^2 (to sqrt(tolerance)) while
+ * lambda^2 = (v^T H v)^2 falls short of n^2 by more than that, v mixes
+ * eigenvectors of +-n (for v = a u+ + b u-, 1 - lambda^2 / n^2 = 4 a^2 b^2):
+ * opposite signs. Otherwise the iteration was too slow for the budget.
  */
-async function diagnose(operator: HessianOperator, v: Float64Array, lambda: number, tolerance: number, iterations: number) {
-  const hv = await operator.apply(v);
-  const hhv = await operator.apply(hv);
-  const mu = dot(hv, hv);
-  let residual = 0;
-  for (let i = 0; i < v.length; i++) residual += (hhv[i]! - mu * v[i]!) ** 2;
-  const squaredResidual = Math.sqrt(residual) / mu;
-  const shortfall = 1 - (lambda * lambda) / mu;
-  const bound = Math.sqrt(Math.max(tolerance, Number.EPSILON));
-  const magnitude = Math.sqrt(mu);
-  if (squaredResidual < bound && shortfall > bound) {
-    return {
-      eigenvalue: Number.NaN,
-      largestMagnitude: magnitude,
-      problem: 'opposite-signs' as const,
-      message:
-        `power iteration cannot answer: the largest |eigenvalue| ${magnitude.toPrecision(6)} belongs to eigenvalues of both signs (or nearly), ` +
-        `so v swings between them (the Rayleigh quotient ${lambda.toPrecision(6)} is a mixture); use Lanczos, or power iteration on H + sigma I`,
-    };
-  }
-  return {
-    largestMagnitude: magnitude,
+function diagnose(run: PowerIterationRun, tolerance: number): Pick<TopEigenvalue, 'eigenvalue' | 'problem' | 'message'> {
+  const iterations = run.estimates.length;
+  const budget = {
     problem: 'budget' as const,
     message: `power iteration did not converge in ${iterations} products (the two largest |eigenvalues| are close); raise the iterations`,
   };
-}
-
-function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i]! * b[i]!;
-  return sum;
+  if (iterations < 2) return { eigenvalue: run.eigenvalue, ...budget };
+  const last = run.productNorms[iterations - 1]!;
+  const before = run.productNorms[iterations - 2]!;
+  const squaredResidual = Math.sqrt(2 * Math.max(0, last / before - 1));
+  const shortfall = 1 - (run.eigenvalue / last) ** 2;
+  const bound = Math.sqrt(Math.max(tolerance, Number.EPSILON));
+  if (squaredResidual < bound && shortfall > bound) {
+    return {
+      eigenvalue: Number.NaN,
+      problem: 'opposite-signs',
+      message:
+        `power iteration cannot answer: the largest |eigenvalue| ${last.toPrecision(6)} belongs to eigenvalues of both signs (or nearly), ` +
+        `so v swings between them (the Rayleigh quotient ${run.eigenvalue.toPrecision(6)} is a mixture); use Lanczos, or power iteration on H + sigma I`,
+    };
+  }
+  return { eigenvalue: run.eigenvalue, ...budget };
 }
