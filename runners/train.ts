@@ -14,7 +14,7 @@ import { findModel } from '../src/nn/registry.ts';
 import { modelSummary } from '../src/nn/summary.ts';
 import type { Model } from '../src/nn/model.ts';
 import { optimizerByName } from '../src/optim/index.ts';
-import { writeSafetensors } from '../src/runtime/checkpoint.ts';
+import { writeModelWeights } from '../src/runtime/checkpoint.ts';
 import { silentProgress, type Progress } from '../src/runtime/progress.ts';
 import type { ExecutionProviderName } from '../src/runtime/providers.ts';
 import { defaultStepsPerCall, Trainer } from '../src/runtime/trainer.ts';
@@ -154,8 +154,7 @@ function formatEpoch(e: EpochMetrics, total: number): string {
 }
 
 function saveRun(dir: string, model: Model, weights: ParameterValues, metrics: RunMetrics): void {
-  const tensors = new Map(model.parameters.map((p) => [p.name, { shape: p.shape, data: weights.get(p.name)! }]));
-  writeSafetensors(join(dir, 'weights.safetensors'), tensors, { model: model.name, run: metrics.runId, epochs: String(metrics.epochs.length) });
+  writeModelWeights(join(dir, 'weights.safetensors'), model, weights, { run: metrics.runId, epochs: String(metrics.epochs.length) });
   writeJsonAtomic(join(dir, 'metrics.json'), metrics);
 }
 

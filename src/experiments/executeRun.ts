@@ -1,6 +1,9 @@
 /**
  * Executes one planned run: the model's train_step graph over the epochs,
  * test evaluations, and (for function fits) the trained model's predictions.
+ * Its weights go beside its result file (<key>/weights.safetensors, and the
+ * snapshots the spec asks for), written before the result file itself, so a
+ * result on disk always has its weights.
  */
 import * as ort from 'onnxruntime-node';
 import { dataForModel } from '../data/forModel.ts';
@@ -11,6 +14,7 @@ import { serializeGraph } from '../onnx/writer.ts';
 import { optimizerByName } from '../optim/index.ts';
 import { forwardGraph } from '../programs/programs.ts';
 import type { ExecutionProviderName } from '../runtime/providers.ts';
+import { writeModelWeights } from '../runtime/checkpoint.ts';
 import { createSession } from '../runtime/session.ts';
 import { defaultStepsPerCall, Trainer } from '../runtime/trainer.ts';
 import { DivergenceError } from '../util/errors.ts';
@@ -18,11 +22,14 @@ import { Random } from '../util/random.ts';
 import { TARGET_FUNCTIONS } from '../data/functions.ts';
 import { VERSION } from '../version.ts';
 import { specHash } from './specHash.ts';
-import type { EpochRecord, Profile, RunResult, RunSpec } from './types.ts';
+import { runFiles } from './store.ts';
+import type { EpochRecord, Profile, RunResult, RunSpec, SnapshotRecord } from './types.ts';
 
 export interface ExecuteOptions {
   experiment: string;
   profile: Profile;
+  /** The output folder; weights are written under its run folder. */
+  outDir: string;
   ep: ExecutionProviderName;
   threads?: number;
   /** Called after every epoch (progress bars). */
@@ -44,18 +51,41 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
   const epochs: EpochRecord[] = [];
   let status: RunResult['status'] = 'completed';
   let message: string | undefined;
+  const files = runFiles(options.outDir, options.experiment, options.profile, spec);
+  const snapshotEvery = spec.record?.snapshotEvery;
+  const snapshots: SnapshotRecord[] = [];
+  const snapshot = async (epoch: number) => {
+    const train = await trainer.evaluate(data.train);
+    const test = await trainer.evaluate(data.test);
+    const path = files.snapshot(epoch);
+    writeModelWeights(files.absolute(path), model, trainer.parameters(), { epoch: String(epoch), seed: String(spec.seed) });
+    snapshots.push({ epoch, path, trainLoss: train.loss, trainAccuracy: train.accuracy, testLoss: test.loss, testAccuracy: test.accuracy });
+  };
+  const steps = spec.record?.steps ? { loss: [] as number[], gradNorm: [] as number[] } : undefined;
   try {
-    // Epochs run in spans that end where the test set is evaluated, so a small
-    // network's steps can go many per call (Trainer.trainEpochs).
-    const steps = Math.ceil(data.train.count / batchSize);
+    if (snapshotEvery) await snapshot(0);
+    // Epochs run in spans that end where the test set is evaluated or weights
+    // are collected, so a small network's steps can go many per call (Trainer.trainEpochs).
+    const stepsPerEpoch = Math.ceil(data.train.count / batchSize);
+    const nextMultiple = (epoch: number, every: number) => Math.ceil(epoch / every) * every;
     for (let epoch = 1; epoch <= spec.training.epochs; ) {
-      const spanEnd = Math.min(spec.training.epochs, Math.ceil(epoch / spec.training.evalEvery) * spec.training.evalEvery);
+      const spanEnd = Math.min(
+        spec.training.epochs,
+        nextMultiple(epoch, spec.training.evalEvery),
+        snapshotEvery ? nextMultiple(epoch, snapshotEvery) : Number.POSITIVE_INFINITY,
+      );
       const spanStart = performance.now();
       const train = await trainer.trainEpochs(data.train, spanEnd - epoch + 1, {
         batchSize,
         // The schedule is per epoch; steps are numbered from 1 over the whole run.
-        lr: (step) => learningRate(spec, Math.floor((step - 1) / steps) + 1),
+        lr: (step) => learningRate(spec, Math.floor((step - 1) / stepsPerEpoch) + 1),
         random,
+        onStep: steps
+          ? (_done, _total, loss, gradNorm) => {
+              steps.loss.push(loss);
+              steps.gradNorm.push(gradNorm!);
+            }
+          : undefined,
       });
       const seconds = (performance.now() - spanStart) / 1000 / train.length;
       for (const result of train) {
@@ -63,9 +93,13 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
         options.onEpoch?.(epoch, spec.training.epochs);
         epoch++;
       }
-      const test = await trainer.evaluateOrRollBack(data.test);
-      epochs.at(-1)!.testLoss = test.loss;
-      epochs.at(-1)!.testAccuracy = test.accuracy;
+      const last = epoch - 1;
+      if (last % spec.training.evalEvery === 0 || last === spec.training.epochs) {
+        const test = await trainer.evaluateOrRollBack(data.test);
+        epochs.at(-1)!.testLoss = test.loss;
+        epochs.at(-1)!.testAccuracy = test.accuracy;
+      }
+      if (snapshotEvery && (last % snapshotEvery === 0 || last === spec.training.epochs)) await snapshot(last);
     }
   } catch (error) {
     if (!(error instanceof DivergenceError)) {
@@ -76,6 +110,7 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
     message = error.message;
   }
   const weights = trainer.parameters();
+  writeModelWeights(files.absolute(files.weights), model, weights, { seed: String(spec.seed), status });
   const last = epochs.at(-1);
   // A completed run was just evaluated after its last epoch; a diverged one rolled back, so measure what it kept.
   let finalTest: { loss: number; accuracy?: number };
@@ -85,7 +120,7 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
     await trainer.release();
   }
   const result: RunResult = {
-    format: 'hw1-onnx/run@1',
+    format: 'hw1-onnx/run@2',
     experiment: options.experiment,
     key: spec.key,
     label: spec.label,
@@ -114,6 +149,9 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
       testLoss: finalTest.loss,
       testAccuracy: finalTest.accuracy,
     },
+    weights: files.weights,
+    ...(snapshots.length ? { snapshots } : {}),
+    ...(steps ? { steps } : {}),
     seconds: 0,
     status,
     message,

@@ -15,6 +15,7 @@ export interface RunJob {
   seed: number;
   ep: ExecutionProviderName;
   threads: number;
+  outDir: string;
 }
 
 export class WorkerPool {

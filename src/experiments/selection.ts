@@ -1,7 +1,7 @@
 import { UserError } from '../util/errors.ts';
 import type { Experiment } from './experiment.ts';
 
-/** Resolves "all", a section ("1-1") or experiment ids ("1-1-function") to experiments, in suite order. */
+/** Resolves "all", a section ("1-1") or experiment ids ("1-1-function") to experiments, with those they require, in suite order. */
 export function selectExperiments(names: readonly string[], experiments: readonly Experiment[]): Experiment[] {
   if (names.length === 0) throw new UserError('name an experiment, a section or "all" (list them with: hw1-onnx run --list)');
   const selected = new Set<Experiment>();
@@ -12,6 +12,17 @@ export function selectExperiments(names: readonly string[], experiments: readonl
       throw new UserError(`unknown experiment "${name}" (known: all, ${known}; see: hw1-onnx run --list)`);
     }
     for (const experiment of matches) selected.add(experiment);
+  }
+  // What a selected experiment analyzes is run too (its runs are skipped where finished).
+  const pending = [...selected];
+  while (pending.length > 0) {
+    for (const id of pending.pop()!.requires ?? []) {
+      const required = experiments.find((e) => e.id === id);
+      if (required && !selected.has(required)) {
+        selected.add(required);
+        pending.push(required);
+      }
+    }
   }
   return experiments.filter((e) => selected.has(e));
 }

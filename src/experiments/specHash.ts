@@ -36,6 +36,7 @@ export function specIdentity(spec: RunSpec): unknown {
     training: { ...training, optimizerConfig: optimizerByName(spec.training.optimizer, optimizerOptions).config },
     seed: spec.seed,
     predictionPoints: spec.predictionPoints ?? null,
+    record: spec.record ?? null,
   };
 }
 

@@ -7,7 +7,7 @@
  * out/<experiment>/results.json (the runs last merged).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeJsonAtomic } from '../util/atomicWrite.ts';
 import type { Experiment } from './experiment.ts';
 import type { ExperimentPlan, ExperimentResults, Profile, RunResult, RunSpec } from './types.ts';
@@ -21,6 +21,25 @@ export function runPath(outDir: string, experimentId: string, profile: Profile, 
   return join(experimentDir(outDir, experimentId), 'runs', `${profile}-seed${seed}`, `${key}.json`);
 }
 
+/**
+ * The files of one run beside its result file: <key>/weights.safetensors and
+ * <key>/epoch-0003.safetensors, named relative to the result file's folder.
+ */
+export function runFiles(outDir: string, experimentId: string, profile: Profile, spec: Pick<RunSpec, 'key' | 'seed'>) {
+  const folder = dirname(runPath(outDir, experimentId, profile, spec.seed, spec.key));
+  return {
+    folder,
+    weights: `${spec.key}/weights.safetensors`,
+    snapshot: (epoch: number) => `${spec.key}/epoch-${String(epoch).padStart(4, '0')}.safetensors`,
+    absolute: (relative: string) => join(folder, relative),
+  };
+}
+
+/** A file a run result names (its weights, a snapshot), as a path. */
+export function runFile(outDir: string, result: RunResult, relative: string): string {
+  return join(dirname(runPath(outDir, result.experiment, result.profile, result.seed, result.key)), relative);
+}
+
 export function writeRun(outDir: string, result: RunResult): void {
   writeJsonAtomic(runPath(outDir, result.experiment, result.profile, result.seed, result.key), result);
 }
@@ -31,7 +50,10 @@ export function finishedRun(outDir: string, experimentId: string, profile: Profi
   if (!existsSync(path)) return undefined;
   try {
     const result = JSON.parse(readFileSync(path, 'utf8')) as RunResult;
-    return result.format === 'hw1-onnx/run@1' && result.specHash === specHash(spec) ? result : undefined;
+    if (result.format !== 'hw1-onnx/run@2' || result.specHash !== specHash(spec)) return undefined;
+    // A result whose weight files are gone is redone too: analyses read them.
+    const files = [result.weights, ...(result.snapshots ?? []).map((s) => s.path)];
+    return files.every((file) => existsSync(runFile(outDir, result, file))) ? result : undefined;
   } catch {
     return undefined;
   }

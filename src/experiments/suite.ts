@@ -61,7 +61,7 @@ export async function runSuite(experiments: readonly Experiment[], options: Suit
   const missingData: string[] = [];
   let done = 0;
   const runOne = async ({ experiment, spec }: { experiment: Experiment; spec: RunSpec }) => {
-    const job = { experiment: experiment.id, profile: options.profile, seed: options.seed, ep: options.ep, threads };
+    const job = { experiment: experiment.id, profile: options.profile, seed: options.seed, ep: options.ep, threads, outDir: options.outDir };
     let result;
     try {
       if (pool) result = await pool.run({ ...job, key: spec.key });
@@ -99,12 +99,20 @@ export async function runSuite(experiments: readonly Experiment[], options: Suit
 
   const completeExperiments: string[] = [];
   for (const experiment of experiments) {
-    const rendered = await renderExperiment(experiment, options.outDir, options.profile, options.seed);
-    if (rendered.results.complete) {
+    const rendered = await renderExperiment(experiment, options.outDir, options.profile, options.seed, {
+      experiments,
+      ep: options.ep,
+      threads: options.threads,
+      force: options.force,
+      log: (line) => progress.log(line),
+    });
+    if (rendered.waitingFor.length === 0) {
       completeExperiments.push(experiment.id);
       progress.log(`${experiment.id}: ${rendered.results.runs.length} runs -> ${rendered.resultsPath}, ${rendered.charts.length} chart(s)`);
-    } else {
+    } else if (!rendered.results.complete) {
       progress.log(`${experiment.id}: ${rendered.results.runs.length} of ${rendered.results.planned} runs finished so far (the rest: on other shards, or their data set is missing)`);
+    } else {
+      progress.log(`${experiment.id}: waits for the runs of ${rendered.waitingFor.join(', ')} (on other shards, or their data set is missing)`);
     }
   }
   return { executed: work.length - missingData.length, skipped, diverged, missingData, completeExperiments, seconds: (performance.now() - started) / 1000 };

@@ -35,6 +35,24 @@ export interface RunSpec {
   seed: number;
   /** Record the trained model's predictions on this many evenly spaced points of (0, 1] (function fits). */
   predictionPoints?: number;
+  /** What else the run keeps besides its final weights. */
+  record?: {
+    /** Write the weights every n epochs, epoch 0 included (and the last), with the train and test loss there. */
+    snapshotEvery?: number;
+    /** Keep every step's loss and gradient norm (before its update). */
+    steps?: boolean;
+  };
+}
+
+/** Weights written during a run: where, and how the model did with them. */
+export interface SnapshotRecord {
+  epoch: number;
+  /** Relative to the run's result file. */
+  path: string;
+  trainLoss: number;
+  trainAccuracy?: number;
+  testLoss: number;
+  testAccuracy?: number;
 }
 
 export interface ExperimentPlan {
@@ -61,7 +79,7 @@ export interface LayerRecord {
 
 /** out/<experiment>/runs/<key>.json */
 export interface RunResult {
-  format: 'hw1-onnx/run@1';
+  format: 'hw1-onnx/run@2';
   experiment: string;
   key: string;
   label: string;
@@ -76,6 +94,11 @@ export interface RunResult {
   epochs: EpochRecord[];
   final: { trainLoss: number; trainAccuracy?: number; testLoss: number; testAccuracy?: number };
   predictions?: { x: number[]; y: number[]; target: number[] };
+  /** The final (or, after divergence, the kept) weights as safetensors under PyTorch's names, relative to this file. */
+  weights: string;
+  snapshots?: SnapshotRecord[];
+  /** Every step's loss and gradient 2-norm, before its update (record.steps). */
+  steps?: { loss: number[]; gradNorm: number[] };
   seconds: number;
   /** A diverged run (NaN or Inf loss) stops early and says so; its epochs are the finite ones. */
   status: 'completed' | 'diverged';
@@ -96,4 +119,6 @@ export interface ExperimentResults {
   planned: number;
   runs: RunResult[];
   complete: boolean;
+  /** What the experiment's analyze step computed from the complete runs (and those of the experiments it requires). */
+  analysis?: unknown;
 }

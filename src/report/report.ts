@@ -20,6 +20,8 @@ export interface ReportOptions {
   /** Which profile's results to report; default: per experiment, the profile of its newest run file. */
   profile?: Profile;
   seed?: number;
+  /** Progress of analyses computed while reporting. */
+  log?: (line: string) => void;
 }
 
 export interface ReportSummary {
@@ -44,7 +46,9 @@ export async function writeReport(experiments: readonly Experiment[], options: R
       lines.push(`## ${experiment.section}`, '');
     }
     lines.push(`### ${experiment.title} (\`${experiment.id}\`)`, '');
-    const newest = recordedRuns(options.outDir, experiment.id).sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))[0];
+    // An experiment that only analyzes others' runs has none of its own: theirs tell the profile.
+    const sources = experiment.plan('quick', 1).runs.length > 0 ? [experiment.id] : [...(experiment.requires ?? [])];
+    const newest = sources.flatMap((id) => recordedRuns(options.outDir, id)).sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))[0];
     const profile = options.profile ?? newest?.profile;
     const seed = options.seed ?? newest?.seed ?? 1;
     if (!profile) {
@@ -52,8 +56,17 @@ export async function writeReport(experiments: readonly Experiment[], options: R
       sections.push({ experiment: experiment.id, runs: 0, planned: experiment.plan('quick', seed).runs.length });
       continue;
     }
-    const { results, charts } = await renderExperiment(experiment, options.outDir, profile, seed);
+    const { results, charts, waitingFor } = await renderExperiment(experiment, options.outDir, profile, seed, { experiments, log: options.log });
     sections.push({ experiment: experiment.id, runs: results.runs.length, planned: results.planned, profile });
+    if (results.planned === 0) {
+      if (results.analysis === undefined) {
+        lines.push(`Waits for the runs of ${waitingFor.join(', ')} (profile ${profile}, seed ${seed}): \`hw1-onnx run ${experiment.id} --profile ${profile} --seed ${seed}\`.`, '');
+      } else {
+        lines.push(`Profile **${profile}**, seed ${seed}: computed from the runs of ${experiment.requires!.join(', ')}.`, '');
+        lines.push(experiment.report(results, charts), '');
+      }
+      continue;
+    }
     if (results.runs.length === 0) {
       lines.push(`No finished runs for profile ${profile}, seed ${seed}: \`hw1-onnx run ${experiment.id} --profile ${profile} --seed ${seed}\`.`, '');
       continue;

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { FloatArray } from '../ir/dtype.ts';
+import type { Model } from '../nn/model.ts';
 import { writeFileAtomic } from '../util/atomicWrite.ts';
 import { DataError } from '../util/errors.ts';
 
@@ -67,4 +68,24 @@ export function readSafetensors(path: string): { tensors: Map<string, NamedTenso
     tensors.set(name, { shape: entry.shape, data: entry.dtype === 'F64' ? new Float64Array(slice) : new Float32Array(slice) });
   }
   return { tensors, metadata };
+}
+
+/** A model's parameters, in its parameter order and PyTorch layouts, as safetensors (atomically). */
+export function writeModelWeights(path: string, model: Model, weights: ReadonlyMap<string, FloatArray>, metadata: Record<string, string> = {}): void {
+  const tensors = new Map(model.parameters.map((p) => [p.name, { shape: p.shape, data: weights.get(p.name)! }]));
+  writeSafetensors(path, tensors, { model: model.name, ...metadata });
+}
+
+/** The parameters of `model` read back from a safetensors file, checked against its names and shapes. */
+export function readModelWeights(path: string, model: Model): Map<string, FloatArray> {
+  const { tensors } = readSafetensors(path);
+  const weights = new Map<string, FloatArray>();
+  for (const parameter of model.parameters) {
+    const tensor = tensors.get(parameter.name);
+    if (!tensor || tensor.shape.join(',') !== parameter.shape.join(',')) {
+      throw new DataError(`weights file ${path} does not fit ${model.name}: ${parameter.name} is ${tensor ? `[${tensor.shape}]` : 'missing'}, expected [${parameter.shape}]`);
+    }
+    weights.set(parameter.name, tensor.data);
+  }
+  return weights;
 }

@@ -33,7 +33,8 @@ export interface TrainOptions {
   lr: number | ((step: number) => number);
   /** Draws each epoch's order. */
   random: Random;
-  onStep?: (done: number, total: number, loss: number) => void;
+  /** After every step, also inside a K-step call: its loss and gradient norm (before the update; undefined without gradient norms). */
+  onStep?: (done: number, total: number, loss: number, gradNorm: number | undefined) => void;
 }
 
 export interface EvaluationResult {
@@ -240,7 +241,7 @@ export class Trainer {
         totals.loss += losses[j]! * rows;
         totals.gradNorm += gradNorms[j]!;
         totals.correct += corrects[j] ?? 0;
-        options.onStep?.((step % stepsPerEpoch) + 1, stepsPerEpoch, losses[j]!);
+        options.onStep?.((step % stepsPerEpoch) + 1, stepsPerEpoch, losses[j]!, this.recordsGradientNorms ? gradNorms[j]! : undefined);
         if ((step + 1) % stepsPerEpoch === 0) {
           results.push({
             loss: totals.loss / dataset.count,

@@ -2,11 +2,14 @@
 import { join } from 'node:path';
 import { writeChart } from '../../src/charts/lineChart.ts';
 import type { Experiment } from '../../src/experiments/experiment.ts';
+import { runFile } from '../../src/experiments/store.ts';
+import { readSafetensors } from '../../src/runtime/checkpoint.ts';
 import { formatNumber } from '../../src/experiments/summaries.ts';
 import { dense, relu } from '../../src/nn/layers.ts';
 import { sequential } from '../../src/nn/model.ts';
+import type { RunSpec } from '../../src/experiments/types.ts';
 
-export function tinyExperiment(options: { failOn?: string; missingDataOn?: string } = {}): Experiment {
+export function tinyExperiment(options: { failOn?: string; missingDataOn?: string; record?: RunSpec['record']; batchSize?: RunSpec['training']['batchSize'] } = {}): Experiment {
   return {
     id: 'tiny',
     section: '0-0',
@@ -26,9 +29,10 @@ export function tinyExperiment(options: { failOn?: string; missingDataOn?: strin
             dense(1),
           ]),
           data: { limitTrain: 64, limitTest: 32, ...(options.missingDataOn === `width-${width}` ? { dataDir: '/nonexistent-data' } : {}) },
-          training: { epochs: 4, batchSize: 16, optimizer: 'adam', lr: 1e-2, evalEvery: 2 },
+          training: { epochs: 4, batchSize: options.batchSize ?? 16, optimizer: 'adam', lr: 1e-2, evalEvery: 2 },
           seed,
           predictionPoints: 10,
+          ...(options.record ? { record: options.record } : {}),
         })),
       };
     },
@@ -52,3 +56,33 @@ export function tinyExperiment(options: { failOn?: string; missingDataOn?: strin
 }
 
 export const experiments = [tinyExperiment()];
+
+/**
+ * An experiment with no runs of its own that analyzes tiny's: it reads every
+ * run's final weights file and sums its values; `calls` counts analyses.
+ */
+export function tinyAnalysis(calls: { count: number }, record?: RunSpec['record']): Experiment {
+  return {
+    id: 'tiny-analysis',
+    section: '0-0',
+    title: 'An analysis of the tiny runs',
+    requires: ['tiny'],
+    plan: () => ({ settings: {}, runs: [] }),
+    async analyze(_results, context) {
+      calls.count++;
+      const tiny = context.required.tiny!;
+      return {
+        runs: tiny.runs.length,
+        sums: tiny.runs.map((run) => [...readSafetensors(runFile(context.outDir, run, run.weights)).tensors.values()].reduce((sum, t) => sum + Array.from(t.data).reduce((a, b) => a + b, 0), 0)),
+        record: record ?? null,
+      };
+    },
+    async charts() {
+      return [];
+    },
+    report(results) {
+      const analysis = results.analysis as { runs: number; sums: number[] };
+      return `analyzed ${analysis.runs} runs, weight sums ${analysis.sums.map((s) => s.toFixed(4)).join(', ')}`;
+    },
+  };
+}

@@ -224,6 +224,22 @@ describe('several steps per call (ONNX Loop)', () => {
     for (const [name, values] of single.parameters()) assert.deepEqual(multi.parameters().get(name), values, name);
   });
 
+  it('reports every step\'s loss and gradient norm, the same with several steps per call', async () => {
+    const model = findModel('func-deep');
+    const data = sampleFunction('sinc', 100);
+    const perStep = async (stepsPerCall: number) => {
+      const trainer = await Trainer.create(model, adam(), initializeParameters(model, 3), { threads: 1, stepsPerCall });
+      const steps: [number, number | undefined][] = [];
+      await trainer.trainEpochs(data, 3, { batchSize: 16, lr: 1e-2, random: new Random(3), onStep: (_done, _total, loss, gradNorm) => steps.push([loss, gradNorm]) });
+      await trainer.release();
+      return steps;
+    };
+    const one = await perStep(1);
+    assert.equal(one.length, 3 * Math.ceil(100 / 16));
+    assert.ok(one.every(([loss, gradNorm]) => loss > 0 && gradNorm! > 0));
+    assert.deepEqual(await perStep(5), one);
+  });
+
   it('trains to the same weights and losses without recording gradient norms, and reports none', async () => {
     const model = findModel('func-deep');
     const data = sampleFunction('sinc', 100);
