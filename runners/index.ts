@@ -2,5 +2,8 @@
 import type { Experiment } from '../src/experiments/experiment.ts';
 import { functionExperiment } from './1-1-function.ts';
 import { tasksExperiment } from './1-1-tasks.ts';
+import { gradNormExperiment } from './1-2-gradnorm.ts';
+import { landscapeExperiment } from './1-2-landscape.ts';
+import { trajectoryExperiment } from './1-2-trajectory.ts';
 
-export const experiments: readonly Experiment[] = [functionExperiment, tasksExperiment];
+export const experiments: readonly Experiment[] = [functionExperiment, tasksExperiment, trajectoryExperiment, gradNormExperiment, landscapeExperiment];

@@ -4,7 +4,8 @@ import type { SKRSContext2D } from '@napi-rs/canvas';
 import { writeFileAtomic } from '../util/atomicWrite.ts';
 import { logTickLabel } from './lineChart.ts';
 import { CHART_FONT_FAMILY } from './render.ts';
-import { checkChartSize } from './specChecks.ts';
+import { assignColors } from './palette.ts';
+import { checkChartSize, checkFinitePoints } from './specChecks.ts';
 
 /**
  * A 2-D field drawn as a color map with iso-lines: loss landscapes, where z is
@@ -27,6 +28,13 @@ export interface HeatmapMark {
   label: string;
 }
 
+export interface HeatmapPath {
+  label: string;
+  points: Array<{ x: number; y: number }>;
+  /** What picks the color; the label unless given (see palette.ts). */
+  colorKey?: string;
+}
+
 export interface HeatmapSpec {
   title: string;
   xLabel: string;
@@ -45,6 +53,12 @@ export interface HeatmapSpec {
   contours?: number[];
   /** Points to mark, for example the trained minimum at (0, 0). */
   marks?: HeatmapMark[];
+  /**
+   * Polylines drawn over the field (optimization trajectories), each in its
+   * palette color with a dot at every point, a ring at its last, and its
+   * label in a legend box at the top left of the plot.
+   */
+  paths?: HeatmapPath[];
   /** Pixels; HEATMAP_DEFAULT_WIDTH unless given. */
   width?: number;
   /** Pixels; HEATMAP_DEFAULT_HEIGHT unless given. */
@@ -292,6 +306,10 @@ export function validateHeatmapSpec(spec: HeatmapSpec): void {
     }
   });
   const [x0, xN, y0, yN] = [spec.x[0]!, spec.x[spec.x.length - 1]!, spec.y[0]!, spec.y[spec.y.length - 1]!];
+  for (const path of spec.paths ?? []) {
+    checkFinitePoints(chart, path.label, path.points);
+    if (path.points.length === 0) throw new Error(`${chart}: path ${JSON.stringify(path.label)} has no points`);
+  }
   for (const mark of spec.marks ?? []) {
     if (!(mark.x >= x0 && mark.x <= xN && mark.y >= y0 && mark.y <= yN)) {
       throw new Error(`${chart}: mark ${JSON.stringify(mark.label)} at (${mark.x}, ${mark.y}) lies outside the grid [${x0}, ${xN}] x [${y0}, ${yN}]`);
@@ -415,6 +433,7 @@ export async function renderHeatmap(spec: HeatmapSpec): Promise<Uint8Array> {
     }
   }
   ctx.stroke();
+  drawPaths(ctx, spec.paths ?? [], pixel, plot);
   ctx.restore();
 
   ctx.strokeStyle = frame;
@@ -513,6 +532,73 @@ export async function renderHeatmap(spec: HeatmapSpec): Promise<Uint8Array> {
   }
 
   return await canvas.encode('png');
+}
+
+/** Trajectories over the field (clipped to the plot), and a legend of their colors. */
+function drawPaths(
+  ctx: SKRSContext2D,
+  paths: readonly HeatmapPath[],
+  pixel: (x: number, y: number) => { px: number; py: number },
+  plot: Rect,
+): void {
+  if (paths.length === 0) return;
+  const colors = assignColors(paths.map((path) => path.colorKey ?? path.label));
+  for (const path of paths) {
+    const color = colors.get(path.colorKey ?? path.label)!;
+    const pixels = path.points.map((p) => pixel(p.x, p.y));
+    // A white casing under the colored line keeps it readable on any part of the color scale.
+    for (const [style, width] of [['#ffffff', 3.5], [color, 1.75]] as const) {
+      ctx.strokeStyle = style;
+      ctx.lineWidth = width;
+      ctx.beginPath();
+      pixels.forEach(({ px, py }, i) => (i === 0 ? ctx.moveTo(px, py) : ctx.lineTo(px, py)));
+      ctx.stroke();
+    }
+    ctx.fillStyle = color;
+    for (const { px, py } of pixels) {
+      ctx.beginPath();
+      ctx.arc(px, py, 2.5, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+    const end = pixels.at(-1)!;
+    ctx.beginPath();
+    ctx.arc(end.px, end.py, 5, 0, 2 * Math.PI);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = color;
+    ctx.stroke();
+  }
+  ctx.font = fontOf(11);
+  const lineHeight = 15;
+  const boxWidth = Math.max(...paths.map((path) => ctx.measureText(path.label).width)) + 34;
+  const boxHeight = paths.length * lineHeight + 8;
+  // The legend goes in the plot corner that covers the fewest path points.
+  const corners = [
+    { left: plot.left + 6, top: plot.top + 6 },
+    { left: plot.left + plot.width - boxWidth - 6, top: plot.top + 6 },
+    { left: plot.left + 6, top: plot.top + plot.height - boxHeight - 6 },
+    { left: plot.left + plot.width - boxWidth - 6, top: plot.top + plot.height - boxHeight - 6 },
+  ];
+  const covered = (c: { left: number; top: number }) =>
+    paths.reduce((n, path) => n + path.points.filter((p) => {
+      const { px, py } = pixel(p.x, p.y);
+      return px >= c.left - 8 && px <= c.left + boxWidth + 8 && py >= c.top - 8 && py <= c.top + boxHeight + 8;
+    }).length, 0);
+  const box = corners.reduce((best, c) => (covered(c) < covered(best) ? c : best));
+  ctx.fillStyle = 'rgba(255, 255, 255, 0.85)';
+  ctx.fillRect(box.left, box.top, boxWidth, boxHeight);
+  ctx.textAlign = 'left';
+  ctx.textBaseline = 'middle';
+  paths.forEach((path, i) => {
+    const y = box.top + 4 + lineHeight * (i + 0.5);
+    ctx.strokeStyle = colors.get(path.colorKey ?? path.label)!;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.moveTo(box.left + 6, y);
+    ctx.lineTo(box.left + 24, y);
+    ctx.stroke();
+    ctx.fillStyle = '#111111';
+    ctx.fillText(path.label, box.left + 28, y);
+  });
 }
 
 /** Draws the spec and writes the PNG to `path` atomically (temporary file, then rename). */

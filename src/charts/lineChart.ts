@@ -27,8 +27,10 @@ export interface LineChartSpec {
   /** The title of the right y axis, drawn when any series has axis 'right'. */
   y2Label?: string;
   series: Series[];
-  /** A logarithmic left y axis; the right axis stays linear. */
+  /** A logarithmic left y axis. */
   logY?: boolean;
+  /** A logarithmic right y axis. */
+  logY2?: boolean;
   /** Label only whole numbers on the x axis (epochs, runs). */
   integerX?: boolean;
   /** Pixels; 900 unless given. */
@@ -108,7 +110,7 @@ export function validateLineChartSpec(spec: LineChartSpec): void {
   for (const series of spec.series) {
     const name = JSON.stringify(series.label);
     checkFinitePoints(`line chart ${chart}`, series.label, series.points);
-    if (spec.logY && (series.axis ?? 'left') === 'left') {
+    if ((series.axis === 'right' ? spec.logY2 : spec.logY) === true) {
       const bad = series.points.findIndex((point) => point.y <= 0);
       if (bad >= 0) {
         throw new Error(
@@ -128,6 +130,13 @@ export function validateLineChartSpec(spec: LineChartSpec): void {
 function xSpan(spec: LineChartSpec): number {
   const xs = spec.series.flatMap((series) => series.points.map((p) => p.x));
   return xs.length ? Math.max(...xs) - Math.min(...xs) : 0;
+}
+
+function yTicks(log: boolean | undefined) {
+  return log
+    ? // logTickLabel already thins the labels; chart.js's own skipping would drop whole decades.
+      { font: chartFont(11), autoSkip: false, callback: (value: number | string, _index: number, ticks: { value: number }[]) => logTickLabel(value, ticks.map((t) => t.value)) }
+    : { font: chartFont(11) };
 }
 
 export function lineChartConfig(spec: LineChartSpec): LineChartConfig {
@@ -167,18 +176,15 @@ export function lineChartConfig(spec: LineChartSpec): LineChartConfig {
       type: spec.logY ? 'logarithmic' : 'linear',
       position: 'left',
       title: { display: true, text: spec.yLabel, font: chartFont(13) },
-      ticks: spec.logY
-        ? // logTickLabel already thins the labels; chart.js's own skipping would drop whole decades.
-          { font: chartFont(11), autoSkip: false, callback: (value, _index, ticks) => logTickLabel(value, ticks.map((t) => t.value)) }
-        : { font: chartFont(11) },
+      ticks: yTicks(spec.logY),
     },
   };
   if (usesRight) {
     scales['y2'] = {
-      type: 'linear',
+      type: spec.logY2 ? 'logarithmic' : 'linear',
       position: 'right',
       title: { display: spec.y2Label !== undefined, text: spec.y2Label ?? '', font: chartFont(13) },
-      ticks: { font: chartFont(11) },
+      ticks: yTicks(spec.logY2),
       grid: { drawOnChartArea: false },
     };
   }

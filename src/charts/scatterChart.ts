@@ -21,6 +21,8 @@ export interface ScatterSeries {
   colorKey?: string;
   /** Pixels; DEFAULT_POINT_RADIUS unless given. */
   pointRadius?: number;
+  /** Join the points with a line in their order (a trajectory). */
+  joined?: boolean;
 }
 
 export interface ScatterChartSpec {
@@ -140,7 +142,8 @@ export function scatterChartConfig(spec: ScatterChartSpec): ScatterChartConfig {
       pointRadius: radius,
       pointHoverRadius: radius,
       pointBorderWidth: 0,
-      showLine: false,
+      showLine: series.joined === true,
+      borderWidth: 1.25,
     };
   });
 

@@ -42,12 +42,13 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
   const data = dataForModel(model, spec.data);
   const optimizer = optimizerByName(spec.training.optimizer, spec.training.optimizerOptions);
   const batchSize = spec.training.batchSize === 'full-batch' ? data.train.count : spec.training.batchSize;
-  const trainer = await Trainer.create(model, optimizer, initializeParameters(model, spec.seed), {
+  const seed = spec.runSeed ?? spec.seed;
+  const trainer = await Trainer.create(model, optimizer, initializeParameters(model, seed), {
     ep: options.ep,
     threads: options.threads,
     stepsPerCall: defaultStepsPerCall(model, batchSize),
   });
-  const random = new Random(spec.seed);
+  const random = new Random(seed);
   const epochs: EpochRecord[] = [];
   let status: RunResult['status'] = 'completed';
   let message: string | undefined;
@@ -58,7 +59,7 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
     const train = await trainer.evaluate(data.train);
     const test = await trainer.evaluate(data.test);
     const path = files.snapshot(epoch);
-    writeModelWeights(files.absolute(path), model, trainer.parameters(), { epoch: String(epoch), seed: String(spec.seed) });
+    writeModelWeights(files.absolute(path), model, trainer.parameters(), { epoch: String(epoch), seed: String(seed) });
     snapshots.push({ epoch, path, trainLoss: train.loss, trainAccuracy: train.accuracy, testLoss: test.loss, testAccuracy: test.accuracy });
   };
   const steps = spec.record?.steps ? { loss: [] as number[], gradNorm: [] as number[] } : undefined;
@@ -110,7 +111,7 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
     message = error.message;
   }
   const weights = trainer.parameters();
-  writeModelWeights(files.absolute(files.weights), model, weights, { seed: String(spec.seed), status });
+  writeModelWeights(files.absolute(files.weights), model, weights, { seed: String(seed), status });
   const last = epochs.at(-1);
   // A completed run was just evaluated after its last epoch; a diverged one rolled back, so measure what it kept.
   let finalTest: { loss: number; accuracy?: number };
@@ -127,6 +128,7 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
     group: spec.group,
     profile: options.profile,
     seed: spec.seed,
+    ...(spec.runSeed !== undefined ? { runSeed: spec.runSeed } : {}),
     specHash: specHash(spec),
     model: {
       name: model.name,

@@ -34,7 +34,7 @@ export function specIdentity(spec: RunSpec): unknown {
     },
     data: spec.data,
     training: { ...training, optimizerConfig: optimizerByName(spec.training.optimizer, optimizerOptions).config },
-    seed: spec.seed,
+    seed: spec.runSeed ?? spec.seed,
     predictionPoints: spec.predictionPoints ?? null,
     record: spec.record ?? null,
   };

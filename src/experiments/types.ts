@@ -32,7 +32,13 @@ export interface RunSpec {
   model: ModelDeclaration;
   data: { limitTrain?: number; limitTest?: number; dataDir?: string };
   training: TrainingSettings;
+  /** The suite's seed (`run --seed`): it names the folder the run's files go in. */
   seed: number;
+  /**
+   * The seed of this run's initial weights and batch order, where the plan
+   * draws several runs from one suite seed (8 initializations); `seed` otherwise.
+   */
+  runSeed?: number;
   /** Record the trained model's predictions on this many evenly spaced points of (0, 1] (function fits). */
   predictionPoints?: number;
   /** What else the run keeps besides its final weights. */
@@ -85,7 +91,9 @@ export interface RunResult {
   label: string;
   group: string;
   profile: Profile;
+  /** The suite's seed; runSeed is the run's own when it differs. */
   seed: number;
+  runSeed?: number;
   /** Hash of the run's specification: a changed plan is never mistaken for a finished run. */
   specHash: string;
   model: { name: string; description: string; task: string; parameterCount: number; layers: LayerRecord[] };

@@ -134,6 +134,7 @@ describe('report', () => {
 describe('selection and flags', () => {
   it('selects by id, section or all, and rejects unknown names', () => {
     assert.deepEqual(selectExperiments(['1-1'], realExperiments).map((e) => e.id), ['1-1-function', '1-1-tasks']);
+    assert.deepEqual(selectExperiments(['1-2'], realExperiments).map((e) => e.id), ['1-2-trajectory', '1-2-gradnorm', '1-2-landscape']);
     assert.deepEqual(selectExperiments(['1-1-tasks'], realExperiments).map((e) => e.id), ['1-1-tasks']);
     assert.equal(selectExperiments(['all'], realExperiments).length, realExperiments.length);
     assert.throws(() => selectExperiments(['9-9'], realExperiments), (e: Error) => e instanceof UserError && /unknown experiment "9-9"/.test(e.message));
@@ -156,6 +157,22 @@ describe('selection and flags', () => {
       assert.equal(result.stderr.trim().split('\n').length, 1);
       assert.match(result.stderr, pattern);
     }
+  });
+
+  it('plans section 1-2: 8 trajectory runs from 8 seeds with snapshots, per-step records, a landscape that requires the trajectories', () => {
+    const byId = (id: string) => realExperiments.find((e) => e.id === id)!;
+    for (const profile of ['quick', 'full'] as const) {
+      const trajectory = byId('1-2-trajectory').plan(profile, 1).runs;
+      assert.equal(trajectory.length, 8);
+      assert.deepEqual(trajectory.map((r) => r.runSeed), [1, 2, 3, 4, 5, 6, 7, 8]);
+      assert.ok(trajectory.every((r) => r.seed === 1), 'one suite seed: one folder');
+      assert.ok(trajectory.every((r) => r.record?.snapshotEvery === (profile === 'full' ? 3 : 2)));
+      if (profile === 'full') assert.ok(trajectory.every((r) => r.training.epochs >= 24 && r.data.limitTrain === undefined), 'the whole training set, 24 epochs');
+      assert.ok(byId('1-2-gradnorm').plan(profile, 1).runs.every((r) => r.record?.steps));
+      assert.deepEqual(byId('1-2-landscape').plan(profile, 1).runs, []);
+    }
+    assert.deepEqual(byId('1-2-landscape').requires, ['1-2-trajectory']);
+    assert.deepEqual(selectExperiments(['1-2-landscape'], realExperiments).map((e) => e.id), ['1-2-trajectory', '1-2-landscape']);
   });
 
   it('plans the 1-1 models with equal parameter counts (within 1%) and distinct run keys', () => {
