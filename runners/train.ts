@@ -19,7 +19,8 @@ import { silentProgress, type Progress } from '../src/runtime/progress.ts';
 import type { ExecutionProviderName } from '../src/runtime/providers.ts';
 import { defaultStepsPerCall, Trainer } from '../src/runtime/trainer.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomicWrite.ts';
-import { DivergenceError } from '../src/util/errors.ts';
+import { DivergenceError, InterruptedError, UserError } from '../src/util/errors.ts';
+import { existsSync } from 'node:fs';
 import { Random } from '../src/util/random.ts';
 import { VERSION } from '../src/version.ts';
 
@@ -41,6 +42,8 @@ export interface TrainConfig {
   limitTest?: number;
   outDir: string;
   runId?: string;
+  /** Replace an existing run folder of the same id. */
+  force?: boolean;
 }
 
 export interface EpochMetrics {
@@ -55,7 +58,7 @@ export interface EpochMetrics {
 
 export interface RunMetrics {
   runId: string;
-  status: 'running' | 'completed' | 'diverged';
+  status: 'running' | 'completed' | 'diverged' | 'interrupted';
   message?: string;
   config: TrainConfig;
   model: { name: string; description: string; task: string; parameterCount: number };
@@ -77,6 +80,9 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
   const data = dataForModel(model, config);
   const runId = config.runId ?? defaultRunId(config);
   const dir = join(config.outDir, 'runs', runId);
+  if (existsSync(join(dir, 'metrics.json')) && !config.force) {
+    throw new UserError(`run folder ${dir} exists already; choose another --run-id, or pass --force to replace it`);
+  }
 
   const trainer = await Trainer.create(model, optimizer, initializeParameters(model, config.seed), {
     ep: config.ep,
@@ -100,6 +106,9 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
 
   const random = new Random(config.seed);
   const started = performance.now();
+  // Ctrl-C or SIGTERM stops at the next step; the finished epochs stay (a second signal ends at once).
+  const stop = interruptSignal();
+  let kept = trainer.parameters();
   try {
     for (let epoch = 1; epoch <= config.epochs; epoch++) {
       const epochStart = performance.now();
@@ -111,6 +120,7 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
           lr: config.lr,
           random,
           onStep: (done, _total, loss) => {
+            if (stop.signal) throw new InterruptedError(`${stop.signal} during epoch ${epoch}/${config.epochs}`);
             if (done % 10 === 0) progress.update(done, `loss ${loss.toFixed(4)}`);
           },
         });
@@ -130,22 +140,55 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
       });
       metrics.totalSeconds = (performance.now() - started) / 1000;
       progress.log(formatEpoch(metrics.epochs.at(-1)!, config.epochs));
-      saveRun(dir, model, trainer.parameters(), metrics);
+      kept = trainer.parameters();
+      saveRun(dir, model, kept, metrics);
+      if (stop.signal) throw new InterruptedError(`${stop.signal} after epoch ${epoch}/${config.epochs}`);
     }
     metrics.status = 'completed';
   } catch (error) {
+    if (error instanceof InterruptedError) {
+      // The weights of the last finished epoch (or the initial ones), never those of a half epoch.
+      metrics.status = 'interrupted';
+      metrics.totalSeconds = (performance.now() - started) / 1000;
+      const finished = metrics.epochs.length;
+      metrics.message = `${error.message}: kept ${finished} finished epoch${finished === 1 ? '' : 's'} and ${finished ? 'their' : 'the initial'} weights`;
+      saveRun(dir, model, kept, metrics);
+      if (finished > 0) await writeCurves(join(dir, 'curves.png'), metrics);
+      throw new InterruptedError(`interrupted (${metrics.message}) in ${dir}/ with status "interrupted"; to train again, rerun the command with --force (or another --run-id)`);
+    }
     if (!(error instanceof DivergenceError)) throw error;
     metrics.status = 'diverged';
     metrics.message = error.message;
     saveRun(dir, model, trainer.parameters(), metrics);
     throw error;
   } finally {
+    stop.release();
     await trainer.release();
   }
   metrics.totalSeconds = (performance.now() - started) / 1000;
   saveRun(dir, model, trainer.parameters(), metrics);
   await writeCurves(join(dir, 'curves.png'), metrics);
   return { dir, metrics };
+}
+
+/** Notes SIGINT and SIGTERM instead of dying at once; a second one exits straight away (130). */
+function interruptSignal(): { readonly signal: string | undefined; release(): void } {
+  const state = { signal: undefined as string | undefined };
+  const handler = (signal: NodeJS.Signals) => {
+    if (state.signal) process.exit(130);
+    state.signal = signal;
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    get signal() {
+      return state.signal;
+    },
+    release() {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
 }
 
 function formatEpoch(e: EpochMetrics, total: number): string {
@@ -171,7 +214,7 @@ async function writeCurves(path: string, metrics: RunMetrics): Promise<void> {
     );
   }
   await writeChart(path, {
-    title: `${metrics.model.name}: loss and accuracy per epoch (${metrics.optimizer.name}, lr ${metrics.config.lr}, batch ${metrics.config.batchSize})`,
+    title: `${metrics.model.name}: ${epochs[0]?.trainAccuracy !== undefined ? 'loss and accuracy' : 'loss'} per epoch (${metrics.optimizer.name}, lr ${metrics.config.lr}, batch ${metrics.config.batchSize})`,
     xLabel: 'epoch',
     integerX: true,
     yLabel: metrics.model.task === 'classification' ? 'cross-entropy loss' : 'mean squared error',

@@ -1,10 +1,17 @@
-import { UserError } from '../util/errors.ts';
+import { InterruptedError, UserError } from '../util/errors.ts';
 
 /** Exit code for bad input (flags, names, data files); crashes keep Node's 1. */
 export const USAGE_EXIT_CODE = 2;
 
-/** Prints one line for a user's mistake (exit 2); anything else is a bug and keeps its stack. */
+/** The exit code of a command stopped by SIGINT or SIGTERM (128 + SIGINT's number, as shells report it). */
+export const INTERRUPTED_EXIT_CODE = 130;
+
+/** Prints one line for a user's mistake (exit 2) or an interruption (exit 130); anything else is a bug and keeps its stack. */
 export function reportFailure(error: unknown): never {
+  if (error instanceof InterruptedError) {
+    process.stderr.write(`hw1-onnx: ${error.message}\n`);
+    process.exit(INTERRUPTED_EXIT_CODE);
+  }
   if (error instanceof UserError) {
     process.stderr.write(`hw1-onnx: ${error.message}\n`);
     process.exit(USAGE_EXIT_CODE);

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DataError, UserError } from '../util/errors.ts';
+import { DataError, MissingDataError, UserError } from '../util/errors.ts';
 import type { ClassificationData, ClassificationSet } from './mnist.ts';
 
 /**
@@ -84,7 +84,7 @@ export function locateCifar10(explicit?: string, context: Cifar10LookupContext =
     const root = resolve(cwd, explicit);
     const dir = batchFolderIn(root);
     if (dir) return { dir, place: '--data-dir' };
-    throw new DataError(`CIFAR-10 not found in --data-dir ${root} (nor in ${join(root, CIFAR10_FOLDER)}); ${CIFAR10_FIX}`);
+    throw new MissingDataError(`CIFAR-10 not found in --data-dir ${root} (nor in ${join(root, CIFAR10_FOLDER)}); ${CIFAR10_FIX}`);
   }
   const tried: string[] = [];
   const fromEnv = env.HW1_DATA_DIR;
@@ -103,7 +103,7 @@ export function locateCifar10(explicit?: string, context: Cifar10LookupContext =
     if (hasBatchFiles(dir)) return { dir, place };
     tried.push(dir);
   }
-  throw new DataError(`CIFAR-10 not found; looked in ${tried.join(', ')}; ${CIFAR10_FIX}`);
+  throw new MissingDataError(`CIFAR-10 not found; looked in ${tried.join(', ')}; ${CIFAR10_FIX}`);
 }
 
 /** The CIFAR-10 folder (see locateCifar10 for the lookup order); a DataError lists the places tried. */

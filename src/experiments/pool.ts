@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ExecutionProviderName } from '../runtime/providers.ts';
-import { DataError, UserError } from '../util/errors.ts';
+import { DataError, MissingDataError, UserError } from '../util/errors.ts';
 import type { Profile, RunResult } from './types.ts';
 
 export interface RunJob {
@@ -16,6 +16,7 @@ export interface RunJob {
   ep: ExecutionProviderName;
   threads: number;
   outDir: string;
+  dataDir?: string;
 }
 
 export class WorkerPool {
@@ -44,7 +45,14 @@ export class WorkerPool {
       if (!reply.ok) {
         // Errors cross threads as name and message; rebuild the classes the suite tells apart.
         const userMistake = ['UserError', 'ModelDeclarationError'].includes(reply.name ?? '');
-        const error = reply.name === 'DataError' ? new DataError(reply.message!) : userMistake ? new UserError(reply.message!) : new Error(reply.message);
+        const error =
+          reply.name === 'MissingDataError'
+            ? new MissingDataError(reply.message!)
+            : reply.name === 'DataError'
+              ? new DataError(reply.message!)
+              : userMistake
+                ? new UserError(reply.message!)
+                : new Error(reply.message);
         throw error;
       }
       return reply.result!;

@@ -41,8 +41,9 @@ export async function renderExperiment(
   }
   if (!results.complete) waitingFor.unshift(experiment.id);
   if (experiment.analyze && waitingFor.length === 0) results.analysis = await cachedAnalysis(experiment, results, required, outDir, options);
-  const resultsPath = writeResults(outDir, results);
+  // With nothing found for this profile and seed, results.json (maybe another selection's) stays as it is.
   const drawable = results.runs.length > 0 || results.analysis !== undefined;
+  const resultsPath = drawable ? writeResults(outDir, results) : join(experimentDir(outDir, experiment.id), 'results.json');
   const charts = drawable ? await experiment.charts(results, outDir) : [];
   return { results, resultsPath, charts, waitingFor };
 }

@@ -13,7 +13,7 @@ import { WorkerPool } from './pool.ts';
 import { renderExperiment } from './render.ts';
 import { inShard } from './selection.ts';
 import { formatNumber } from './summaries.ts';
-import { DataError } from '../util/errors.ts';
+import { MissingDataError } from '../util/errors.ts';
 import { finishedRun, writeRun } from './store.ts';
 import type { Profile, RunSpec } from './types.ts';
 
@@ -25,6 +25,8 @@ export interface SuiteOptions {
   force: boolean;
   shard?: { index: number; count: number };
   outDir: string;
+  /** Where CIFAR-10 is, for the runs that need it (`run --data-dir`). */
+  dataDir?: string;
   threads?: number;
   /** URL of the module that exports `experiments`, for worker threads (runners/index.ts). */
   registry: string;
@@ -61,7 +63,7 @@ export async function runSuite(experiments: readonly Experiment[], options: Suit
   const missingData: string[] = [];
   let done = 0;
   const runOne = async ({ experiment, spec }: { experiment: Experiment; spec: RunSpec }) => {
-    const job = { experiment: experiment.id, profile: options.profile, seed: options.seed, ep: options.ep, threads, outDir: options.outDir };
+    const job = { experiment: experiment.id, profile: options.profile, seed: options.seed, ep: options.ep, threads, outDir: options.outDir, dataDir: options.dataDir };
     let result;
     try {
       if (pool) result = await pool.run({ ...job, key: spec.key });
@@ -75,7 +77,8 @@ export async function runSuite(experiments: readonly Experiment[], options: Suit
       }
     } catch (error) {
       // A missing data set (CIFAR-10 not fetched) skips its runs; the suite and the report go on without them.
-      if (!(error instanceof DataError)) throw error;
+      // A corrupt one is an error: its fix is not to skip.
+      if (!(error instanceof MissingDataError)) throw error;
       done++;
       missingData.push(`${experiment.id}/${spec.key}`);
       progress.log(`[${done}/${work.length}] ${experiment.id} ${spec.key}: skipped: ${error.message}`);

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Experiment } from '../experiments/experiment.ts';
 import { renderExperiment } from '../experiments/render.ts';
-import { recordedRuns } from '../experiments/store.ts';
+import { collectResults, recordedRuns } from '../experiments/store.ts';
+import { UserError } from '../util/errors.ts';
 import type { Profile } from '../experiments/types.ts';
 import { writeFileAtomic } from '../util/atomicWrite.ts';
 import { VERSION } from '../version.ts';
@@ -30,7 +31,41 @@ export interface ReportSummary {
   sections: Array<{ experiment: string; runs: number; planned: number; profile?: Profile }>;
 }
 
+/** Which profile and seed each experiment is reported at: the flags, or the newest run on disk (its own, or those it analyzes). */
+function reportSelection(experiment: Experiment, options: ReportOptions): { profile?: Profile; seed: number } {
+  const sources = experiment.plan('quick', 1).runs.length > 0 ? [experiment.id] : [...(experiment.requires ?? [])];
+  const newest = sources.flatMap((id) => recordedRuns(options.outDir, id)).sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))[0];
+  return { profile: options.profile ?? newest?.profile, seed: options.seed ?? newest?.seed ?? 1 };
+}
+
+/**
+ * Refuses, before anything is written, a selection with no finished run at
+ * all: a report must never replace a good one (or any results.json) with
+ * "nothing found". The message names what the folder does hold.
+ */
+function checkSomethingToReport(experiments: readonly Experiment[], options: ReportOptions): void {
+  const found = experiments.some((experiment) => {
+    const { profile, seed } = reportSelection(experiment, options);
+    if (!profile) return false;
+    const sources = experiment.plan(profile, seed).runs.length > 0 ? [experiment] : experiments.filter((e) => experiment.requires?.includes(e.id));
+    return sources.some((source) => collectResults(options.outDir, source, source.plan(profile, seed), profile, seed).runs.length > 0);
+  });
+  if (found) return;
+  const held = new Map<string, Set<string>>();
+  for (const experiment of experiments) {
+    for (const run of recordedRuns(options.outDir, experiment.id)) {
+      const key = `--profile ${run.profile} --seed ${run.seed}`;
+      if (!held.has(key)) held.set(key, new Set());
+      held.get(key)!.add(experiment.id);
+    }
+  }
+  const what = [options.profile ? `profile ${options.profile}` : '', options.seed !== undefined ? `seed ${options.seed}` : ''].filter(Boolean).join(', ');
+  const listing = [...held].map(([key, ids]) => `${key} (${[...ids].join(', ')})`).join('; ');
+  throw new UserError(`no finished runs for ${what || 'the selection'} in ${options.outDir}; nothing was written. It holds: ${listing || 'no run results'}`);
+}
+
 export async function writeReport(experiments: readonly Experiment[], options: ReportOptions): Promise<ReportSummary> {
+  checkSomethingToReport(experiments, options);
   const title = 'HW1 reproduced with hw1-onnx';
   const lines = [
     `# ${title}`,
@@ -46,11 +81,7 @@ export async function writeReport(experiments: readonly Experiment[], options: R
       lines.push(`## ${experiment.section}`, '');
     }
     lines.push(`### ${experiment.title} (\`${experiment.id}\`)`, '');
-    // An experiment that only analyzes others' runs has none of its own: theirs tell the profile.
-    const sources = experiment.plan('quick', 1).runs.length > 0 ? [experiment.id] : [...(experiment.requires ?? [])];
-    const newest = sources.flatMap((id) => recordedRuns(options.outDir, id)).sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))[0];
-    const profile = options.profile ?? newest?.profile;
-    const seed = options.seed ?? newest?.seed ?? 1;
+    const { profile, seed } = reportSelection(experiment, options);
     if (!profile) {
       lines.push(`Not run yet: \`hw1-onnx run ${experiment.id}\`.`, '');
       sections.push({ experiment: experiment.id, runs: 0, planned: experiment.plan('quick', seed).runs.length });
@@ -71,7 +102,12 @@ export async function writeReport(experiments: readonly Experiment[], options: R
       lines.push(`No finished runs for profile ${profile}, seed ${seed}: \`hw1-onnx run ${experiment.id} --profile ${profile} --seed ${seed}\`.`, '');
       continue;
     }
-    lines.push(`Profile **${profile}**, seed ${seed}: ${results.runs.length} of ${results.planned} runs finished.${results.complete ? '' : ' The rest are missing (still running, on other shards, or their data set is missing: `hw1-onnx data info`): the figures below show only the finished runs.'}`, '');
+    const finished = new Set(results.runs.map((run) => run.key));
+    const missing = experiment.plan(profile, seed).runs.filter((spec) => !finished.has(spec.key)).map((spec) => `\`${spec.key}\``);
+    lines.push(
+      `Profile **${profile}**, seed ${seed}: ${results.runs.length} of ${results.planned} runs finished.${results.complete ? '' : ` Missing: ${missing.join(', ')} (still running, on other shards, or their data set is missing: \`hw1-onnx data info\`); the figures below show only the finished runs.`}`,
+      '',
+    );
     lines.push(experiment.report(results, charts), '');
   }
   const markdown = lines.join('\n');

@@ -15,9 +15,26 @@ export class DataError extends UserError {
   override name = 'DataError';
 }
 
+/**
+ * A data set that is not on this machine at all (CIFAR-10 not fetched): a
+ * suite skips its runs with a note. A corrupt or truncated file is a plain
+ * DataError, never skipped.
+ */
+export class MissingDataError extends DataError {
+  override name = 'MissingDataError';
+}
+
 /** A network declaration whose shapes or layers do not fit; names the layer. */
 export class ModelDeclarationError extends UserError {
   override name = 'ModelDeclarationError';
+}
+
+/**
+ * Ctrl-C (SIGINT) or SIGTERM stopped the work; what had finished was kept.
+ * The CLI prints its one line and exits with 130, as a shell does for SIGINT.
+ */
+export class InterruptedError extends Error {
+  override name = 'InterruptedError';
 }
 
 /** Training produced NaN or Inf; the last good weights were kept. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,7 +11,8 @@ import { runSuite, type SuiteOptions } from '../../src/experiments/suite.ts';
 import type { ExperimentResults, RunResult } from '../../src/experiments/types.ts';
 import { writeReport } from '../../src/report/report.ts';
 import { silentProgress } from '../../src/runtime/progress.ts';
-import { UserError } from '../../src/util/errors.ts';
+import { DataError, MissingDataError, UserError } from '../../src/util/errors.ts';
+import { CIFAR10_BATCH_FILES, CIFAR10_FILE_BYTES } from '../../src/data/cifar10.ts';
 import { experiments as realExperiments } from '../../runners/index.ts';
 import { tinyExperiment } from './tinyExperiment.ts';
 
@@ -73,6 +74,22 @@ describe('experiment suite', () => {
     assert.equal(summary.executed, 2);
     assert.ok(existsSync(runPath(outDir, 'tiny', 'quick', 1, 'width-16')), 'the run after the missing one still ran');
     assert.deepEqual(summary.completeExperiments, []);
+    const report = readFileSync((await writeReport([tinyExperiment()], { outDir })).markdownPath, 'utf8');
+    assert.match(report, /2 of 3 runs finished\. Missing: `width-8` \(/, 'the report names the missing run');
+  });
+
+  it('reads CIFAR-10 from the suite\'s --data-dir: a missing copy is skipped, a corrupt one is an error naming the file', async () => {
+    const missing = await runSuite([tinyExperiment({ cifarOn: 'width-8' })], options(join(scratch, 'cifar-missing'), { dataDir: join(scratch, 'no-cifar-here') }), silentProgress());
+    assert.deepEqual(missing.missingData, ['tiny/width-8']);
+    const corrupt = mkdtempSync(join(scratch, 'cifar-corrupt-'));
+    for (const file of CIFAR10_BATCH_FILES) {
+      writeFileSync(join(corrupt, file), '');
+      truncateSync(join(corrupt, file), file === 'data_batch_3.bin' ? CIFAR10_FILE_BYTES - 100 : CIFAR10_FILE_BYTES);
+    }
+    await assert.rejects(
+      runSuite([tinyExperiment({ cifarOn: 'width-8' })], options(join(scratch, 'cifar-corrupt'), { dataDir: corrupt }), silentProgress()),
+      (error: Error) => error instanceof DataError && !(error instanceof MissingDataError) && /corrupt CIFAR-10 file .*data_batch_3\.bin/.test(error.message),
+    );
   });
 
   it('re-runs a result whose spec changed (another seed is another run)', async () => {
@@ -124,10 +141,26 @@ describe('report', () => {
     assert.match(html, /<table>|<li>/);
   });
 
+  it('never destroys results: a selection with no runs is refused before anything is written', async () => {
+    const outDir = join(scratch, 'report-kept');
+    await runSuite([tinyExperiment()], options(outDir), silentProgress());
+    const first = await writeReport([tinyExperiment()], { outDir });
+    const files = [first.markdownPath, first.htmlPath, join(outDir, 'tiny', 'results.json')];
+    const before = files.map((file) => readFileSync(file));
+    for (const selection of [{ seed: 7 }, { profile: 'full' as const }]) {
+      await assert.rejects(writeReport([tinyExperiment()], { outDir, ...selection }), (error: Error) =>
+        error instanceof UserError && /no finished runs for .* nothing was written\. It holds: --profile quick --seed 1 \(tiny\)/.test(error.message),
+      );
+    }
+    files.forEach((file, i) => assert.deepEqual(readFileSync(file), before[i], `${file} untouched`));
+  });
+
   it('says which experiments have not been run', async () => {
-    const outDir = join(scratch, 'empty');
-    const summary = await writeReport([tinyExperiment()], { outDir });
-    assert.match(readFileSync(summary.markdownPath, 'utf8'), /Not run yet: `hw1-onnx run tiny`/);
+    const outDir = join(scratch, 'partly');
+    await runSuite([tinyExperiment()], options(outDir), silentProgress());
+    const other = { ...tinyExperiment(), id: 'tiny-other' };
+    const summary = await writeReport([tinyExperiment(), other], { outDir });
+    assert.match(readFileSync(summary.markdownPath, 'utf8'), /Not run yet: `hw1-onnx run tiny-other`/);
   });
 });
 

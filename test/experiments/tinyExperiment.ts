@@ -5,11 +5,13 @@ import type { Experiment } from '../../src/experiments/experiment.ts';
 import { runFile } from '../../src/experiments/store.ts';
 import { readSafetensors } from '../../src/runtime/checkpoint.ts';
 import { formatNumber } from '../../src/experiments/summaries.ts';
-import { dense, relu } from '../../src/nn/layers.ts';
+import { dense, flatten, relu } from '../../src/nn/layers.ts';
 import { sequential } from '../../src/nn/model.ts';
 import type { RunSpec } from '../../src/experiments/types.ts';
 
-export function tinyExperiment(options: { failOn?: string; missingDataOn?: string; record?: RunSpec['record']; batchSize?: RunSpec['training']['batchSize'] } = {}): Experiment {
+export function tinyExperiment(
+  options: { failOn?: string; missingDataOn?: string; cifarOn?: string; record?: RunSpec['record']; batchSize?: RunSpec['training']['batchSize'] } = {},
+): Experiment {
   return {
     id: 'tiny',
     section: '0-0',
@@ -23,7 +25,7 @@ export function tinyExperiment(options: { failOn?: string; missingDataOn?: strin
           label: `1-${width}-1`,
           group: 'sinc',
           // A model whose declaration fails stands for a crash in the middle of a suite.
-          model: sequential(`tiny-${width}`, { description: 'test', task: 'regression', inputShape: [1], dataset: options.missingDataOn === `width-${width}` ? 'mnist' : 'function:sinc' }, [
+          model: options.cifarOn === `width-${width}` ? tinyCifarModel : sequential(`tiny-${width}`, { description: 'test', task: 'regression', inputShape: [1], dataset: options.missingDataOn === `width-${width}` ? 'mnist' : 'function:sinc' }, [
             dense(options.failOn === `width-${width}` ? 0 : width),
             relu(),
             dense(1),
@@ -54,6 +56,9 @@ export function tinyExperiment(options: { failOn?: string; missingDataOn?: strin
     },
   };
 }
+
+/** A CIFAR-10 classifier that names no data folder: the suite's --data-dir decides where its data comes from. */
+const tinyCifarModel = sequential('tiny-cifar', { description: 'test', task: 'classification', inputShape: [3, 32, 32], dataset: 'cifar10' }, [flatten(), dense(10)]);
 
 export const experiments = [tinyExperiment()];
 

@@ -5,6 +5,15 @@ import { resolveModel } from '../../nn/model.ts';
 import { modelSummary } from '../../nn/summary.ts';
 import { writeModelPrograms } from '../../programs/build.ts';
 import { ensureWritableFolder } from '../../util/atomicWrite.ts';
+import { UserError } from '../../util/errors.ts';
+import type { Model } from '../../nn/model.ts';
+
+/** Layers whose ONNX ops have no float64 kernel in onnxruntime's CPU provider (ORT-NOTES). */
+const FLOAT32_ONLY_LAYER_TYPES = new Set(['Conv2d', 'AvgPool2d']);
+
+function float32OnlyLayers(model: Model): string[] {
+  return model.layers.filter((layer) => FLOAT32_ONLY_LAYER_TYPES.has(layer.type)).map((layer) => `${layer.type} ${layer.name}`);
+}
 
 export const buildCommand = {
   command: 'build <what>',
@@ -12,9 +21,9 @@ export const buildCommand = {
   builder: (yargs: Argv) =>
     yargs
       .positional('what', { choices: ['models'] as const, describe: 'what to build', demandOption: true })
-      .option('out', { type: 'string', default: 'graphs', describe: 'folder that receives <model>/*.onnx' })
-      .option('model', { type: 'string', array: true, describe: 'only these models (default: all)' })
-      .option('dtype', { choices: ['float32', 'float64'] as const, default: 'float32' as const, describe: 'element type of the graphs' })
+      .option('out', { type: 'string', default: 'graphs', requiresArg: true, describe: 'folder that receives <model>/*.onnx' })
+      .option('model', { type: 'string', array: true, requiresArg: true, describe: 'only these models (default: all)' })
+      .option('dtype', { choices: ['float32', 'float64'] as const, default: 'float32' as const, requiresArg: true, describe: 'element type of the graphs' })
       .option('list', { type: 'boolean', default: false, describe: 'list the models with their parameter counts and exit' })
       .option('summary', { type: 'boolean', default: false, describe: 'print each model\'s layer table' })
       .example('$0 build models', 'writes graphs/<model>/ for every model in models/')
@@ -28,7 +37,19 @@ export const buildCommand = {
       return;
     }
     ensureWritableFolder(args.out);
-    const models = (args.model ?? modelDeclarations.map((d) => d.name)).map(findModel);
+    let models = (args.model ?? modelDeclarations.map((d) => d.name)).map(findModel);
+    if (args.dtype === 'float64') {
+      const unrunnable = models.map((model) => ({ model, layers: float32OnlyLayers(model) })).filter((m) => m.layers.length > 0);
+      const describe = (m: (typeof unrunnable)[number]) => `${m.model.name} (${m.layers.join(', ')})`;
+      // Named models are refused; of all models, those that cannot run in float64 are left out with a line.
+      if (args.model && unrunnable.length > 0) {
+        throw new UserError(
+          `--dtype float64: ${unrunnable.map(describe).join('; ')} cannot run in float64 here: onnxruntime's CPU provider has no float64 Conv, ConvTranspose or AveragePool kernel; build ${unrunnable.length > 1 ? 'them' : 'it'} with --dtype float32`,
+        );
+      }
+      for (const m of unrunnable) console.log(`${m.model.name}: skipped in float64 (${m.layers.join(', ')}: no float64 kernels in onnxruntime's CPU provider; use --dtype float32)`);
+      models = models.filter((model) => float32OnlyLayers(model).length === 0);
+    }
     for (const model of models) {
       if (args.summary) console.log(modelSummary(model) + '\n');
       const { dir, manifest, bytes } = writeModelPrograms(model, args.out, { dtype: args.dtype });

