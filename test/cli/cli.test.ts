@@ -54,6 +54,15 @@ describe('hw1-onnx CLI', () => {
     }
   });
 
+  it('fits every option\'s description on its line in --help, so no word is broken across lines', () => {
+    for (const command of ['build', 'train', 'run', 'report', 'data', 'doctor', 'setup']) {
+      const { stdout } = cli(command, '--help');
+      // A continuation line starts deep in the description column with text rather than a [type] hint.
+      const broken = stdout.split('\n').filter((line) => /^ {12,}[^ [\s]/.test(line));
+      assert.deepEqual(broken, [], `hw1-onnx ${command} --help`);
+    }
+  });
+
   it('builds the graphs of a model into --out', () => {
     const { code, stdout } = cli('build', 'models', '--model', 'func-shallow', '--out', scratch);
     assert.equal(code, 0);

