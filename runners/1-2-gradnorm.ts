@@ -67,6 +67,8 @@ export const gradNormExperiment: Experiment = {
     for (const run of results.runs) {
       const steps = run.steps!;
       const points = thin(steps.loss.map((loss, i) => ({ i: i + 1, loss, gradNorm: steps.gradNorm[i]! })), 2000);
+      // Full-batch steps are smooth already; mini-batch ones get a running mean over about 1% of the run.
+      const window = run.training.batchSize === 'full-batch' ? 1 : Math.max(1, Math.round(steps.loss.length / 100));
       const path = join(results.experiment, `${run.key}.png`);
       const task = TASKS[run.key as keyof typeof TASKS];
       await writeChart(join(outDir, path), {
@@ -77,11 +79,18 @@ export const gradNormExperiment: Experiment = {
         logY: true,
         logY2: true,
         width: 1000,
+        // chart.js draws the first series on top: the running means (mini-batch curves are noisy) go first.
         series: [
+          ...(window > 1
+            ? [
+                { label: `loss, mean of ${window} iterations`, colorKey: 'loss mean', points: runningMean(steps.loss, window) },
+                { label: `gradient norm, mean of ${window}`, colorKey: 'gradient norm mean', axis: 'right' as const, points: runningMean(steps.gradNorm, window) },
+              ]
+            : []),
           { label: 'loss', colorKey: 'loss', points: points.map((p) => ({ x: p.i, y: p.loss })) },
           { label: 'gradient norm', colorKey: 'gradient norm', axis: 'right', points: points.map((p) => ({ x: p.i, y: p.gradNorm })) },
         ],
-        colorOrder: ['loss', 'gradient norm'],
+        colorOrder: ['loss', 'gradient norm', 'loss mean', 'gradient norm mean'],
       });
       charts.push({ path, caption: `${task.title}: the training loss (left axis) and the gradient norm (right axis) of every iteration${points.length < steps.loss.length ? ` (${points.length} of ${steps.loss.length} iterations drawn, evenly spaced)` : ''}.` });
     }
@@ -113,4 +122,16 @@ function observations(run: RunResult, s: GradNormSummary): string[] {
       s.leadCorrelation > s.dropCorrelation + 0.1 ? 'the gradient grows before the loss drops' : s.dropCorrelation > 0.3 ? 'large gradients come with fast progress' : 'the gradient norm alone says little about when the loss drops'
     }.`,
   ];
+}
+
+/** The mean of each run of `window` consecutive values, at the run's last iteration (thinned for drawing). */
+function runningMean(values: readonly number[], window: number): Array<{ x: number; y: number }> {
+  const out: Array<{ x: number; y: number }> = [];
+  let sum = 0;
+  values.forEach((v, i) => {
+    sum += v;
+    if (i >= window) sum -= values[i - window]!;
+    if (i >= window - 1) out.push({ x: i + 1, y: sum / window });
+  });
+  return thin(out, 2000);
 }
