@@ -83,6 +83,7 @@ describe('hw1-onnx CLI', () => {
     assert.equal(code, 0);
     assert.match(stdout, /ok\s+--ep cpu/);
     assert.match(stdout, /--ep cuda/);
+    assert.match(stdout, /(ok|missing|corrupt) +CIFAR-10/);
   });
 });
 

@@ -4,7 +4,7 @@ import { fetchCifar10 } from '../../data/fetch.ts';
 import { loadMnist, defaultMnistDir } from '../../data/mnist.ts';
 import { doctorReport } from '../../runtime/doctor.ts';
 import { installCudaProvider } from '../../runtime/setupCuda.ts';
-import { MissingDataError, UserError } from '../../util/errors.ts';
+import { DataError, MissingDataError, UserError } from '../../util/errors.ts';
 
 export const doctorCommand = {
   command: 'doctor',
@@ -22,6 +22,14 @@ export const doctorCommand = {
       console.log(`  ok      MNIST ${data.train.count} + ${data.test.count} images in ${data.source}`);
     } catch (error) {
       console.log(`  missing MNIST: ${(error as Error).message}`);
+    }
+    try {
+      const { dir, place } = locateCifar10();
+      const { trainCount, testCount } = validateCifar10Dir(dir);
+      console.log(`  ok      CIFAR-10 ${trainCount} + ${testCount} images in ${dir} (via ${place})`);
+    } catch (error) {
+      if (!(error instanceof DataError)) throw error;
+      console.log(`  ${error instanceof MissingDataError ? 'missing' : 'corrupt'} CIFAR-10: ${error.message.replace(/^CIFAR-10 not found; /, 'looked in ')}`);
     }
   },
 };
