@@ -9,7 +9,7 @@ import { writeScatterChart } from '../src/charts/scatterChart.ts';
 import { trajectoryPlane, weightSpaceDistances, type TrajectoryPlane } from '../src/analysis/trajectories.ts';
 import type { ChartFile, Experiment } from '../src/experiments/experiment.ts';
 import { formatNumber, formatPercent, markdownTable } from '../src/experiments/summaries.ts';
-import type { Profile, RunSpec, TrainingSettings } from '../src/experiments/types.ts';
+import type { Profile, RunSpec, SnapshotRecord, TrainingSettings } from '../src/experiments/types.ts';
 import { runSnapshots } from '../src/experiments/weights.ts';
 import mnistDnn from '../models/mnist-dnn.ts';
 import { resolveModel } from '../src/nn/model.ts';
@@ -19,9 +19,12 @@ export const TRAJECTORY_RUNS = 8;
 /** The layer the slides call "layer 1". */
 export const TRAJECTORY_LAYER = 'fc1.weight';
 
-const PROFILES: Record<Profile, { training: TrainingSettings; limitTrain?: number; limitTest?: number; every: number }> = {
-  quick: { training: { epochs: 6, batchSize: 64, optimizer: 'adam', lr: 1e-3, evalEvery: 2 }, limitTrain: 5000, limitTest: 1000, every: 2 },
-  full: { training: { epochs: 24, batchSize: 64, optimizer: 'adam', lr: 1e-3, evalEvery: 3 }, every: 3 },
+/** What is written at each point of the PCA charts: the training loss or the training accuracy there. */
+type PointText = 'loss' | 'accuracy';
+
+const PROFILES: Record<Profile, { training: TrainingSettings; limitTrain?: number; limitTest?: number; every: number; pointText: PointText }> = {
+  quick: { training: { epochs: 6, batchSize: 64, optimizer: 'adam', lr: 1e-3, evalEvery: 2 }, limitTrain: 5000, limitTest: 1000, every: 2, pointText: 'loss' },
+  full: { training: { epochs: 24, batchSize: 64, optimizer: 'adam', lr: 1e-3, evalEvery: 3 }, every: 3, pointText: 'loss' },
 };
 
 /** The slides' MNIST DNN: models/mnist-dnn.ts, 784-256-256-10 with ReLU (269,322 parameters). */
@@ -67,6 +70,7 @@ export const trajectoryExperiment: Experiment = {
         training: `${TRAJECTORY_RUNS} runs from seeds ${seed} to ${seed + TRAJECTORY_RUNS - 1} (initial weights and batch order), ${training.optimizer} learning rate ${training.lr}, batch ${training.batchSize}, ${training.epochs} epochs`,
         recording: `weights every ${every} epochs from epoch 0, with the loss and accuracy on the whole training and test sets at each`,
         reduction: `PCA to 2 dimensions, once over all ${TRAJECTORY_RUNS} runs' snapshots together, mean-centred, float64, through the snapshots' Gram matrix`,
+        'written at each point': `the training ${PROFILES[profile].pointText} there`,
       },
     };
   },
@@ -109,13 +113,13 @@ export const trajectoryExperiment: Experiment = {
           return {
             label: trajectory.label,
             joined: true,
-            points: trajectory.points.map((p, i) => ({ x: p.x, y: p.y, text: formatNumber(snapshots[i]!.trainLoss, 3) })),
+            points: trajectory.points.map((p, i) => ({ x: p.x, y: p.y, text: pointText(snapshots[i]!, PROFILES[results.profile].pointText) })),
           };
         }),
       });
       charts.push({
         path,
-        caption: `${plane.parameter ? 'Layer 1' : 'The whole model'}: each run's weights every few epochs (epoch 0 first), joined in time order, projected onto the first two principal axes of all snapshots; the number at each point is the training loss there.`,
+        caption: `${plane.parameter ? 'Layer 1' : 'The whole model'}: each run's weights every few epochs (epoch 0 first), joined in time order, projected onto the first two principal axes of all snapshots; the number at each point is the training ${PROFILES[results.profile].pointText} there.`,
       });
     }
     return charts;
@@ -156,3 +160,7 @@ export const trajectoryExperiment: Experiment = {
     return lines.join('\n');
   },
 };
+
+function pointText(snapshot: SnapshotRecord, what: PointText): string {
+  return what === 'loss' ? formatNumber(snapshot.trainLoss, 3) : `${(100 * snapshot.trainAccuracy!).toFixed(1)}%`;
+}
