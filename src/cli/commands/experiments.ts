@@ -93,7 +93,8 @@ export const reportCommand = {
     }
     const summary = await writeReport(experiments, { outDir, profile, seed });
     for (const section of summary.sections) {
-      console.log(`${section.experiment.padEnd(16)} ${section.runs}/${section.planned} runs${section.profile ? ` (${section.profile})` : ' (not run yet)'}`);
+      const count = section.planned === 0 ? 'an analysis of other runs' : `${section.runs}/${section.planned} runs`;
+      console.log(`${section.experiment.padEnd(16)} ${count}${section.profile ? ` (${section.profile})` : ' (not run yet)'}`);
     }
     console.log(`wrote ${summary.markdownPath} and ${summary.htmlPath}`);
   },
