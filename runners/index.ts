@@ -4,6 +4,7 @@ import { functionExperiment } from './1-1-function.ts';
 import { tasksExperiment } from './1-1-tasks.ts';
 import { gradNormExperiment } from './1-2-gradnorm.ts';
 import { landscapeExperiment } from './1-2-landscape.ts';
+import { minimalRatioExperiment } from './1-2-minimal-ratio.ts';
 import { trajectoryExperiment } from './1-2-trajectory.ts';
 
-export const experiments: readonly Experiment[] = [functionExperiment, tasksExperiment, trajectoryExperiment, gradNormExperiment, landscapeExperiment];
+export const experiments: readonly Experiment[] = [functionExperiment, tasksExperiment, trajectoryExperiment, gradNormExperiment, minimalRatioExperiment, landscapeExperiment];

@@ -101,9 +101,17 @@ export async function levenbergMarquardt(oracle: SecondOrderOracle, start: Array
 /** H² and -H g: the normal equations of the linearized residual g(θ + δ) ≈ g + H δ. */
 function normalEquations({ gradient, hessian }: GradientAndHessian): { square: Matrix; rhs: Float64Array } {
   const size = gradient.length;
+  // The Hessian of double backward is symmetric to round-off only; its symmetric part, and H² made exactly symmetric, keep Cholesky applicable.
   const h = new Matrix(size, size);
-  for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) h.set(i, j, hessian[i * size + j]!);
+  for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) h.set(i, j, (hessian[i * size + j]! + hessian[j * size + i]!) / 2);
   const square = h.mmul(h);
+  for (let i = 0; i < size; i++) {
+    for (let j = i + 1; j < size; j++) {
+      const mean = (square.get(i, j) + square.get(j, i)) / 2;
+      square.set(i, j, mean);
+      square.set(j, i, mean);
+    }
+  }
   const rhs = Float64Array.from(h.mmul(Matrix.columnVector(Array.from(gradient))).getColumn(0), (v) => -v);
   return { square, rhs };
 }

@@ -23,6 +23,8 @@ export interface ScatterSeries {
   pointRadius?: number;
   /** Join the points with a line in their order (a trajectory). */
   joined?: boolean;
+  /** The marker's shape (chart.js point styles); a circle unless given. */
+  pointStyle?: 'circle' | 'triangle' | 'rect' | 'rectRot' | 'crossRot' | 'star';
 }
 
 export interface ScatterChartSpec {
@@ -141,6 +143,7 @@ export function scatterChartConfig(spec: ScatterChartSpec): ScatterChartConfig {
       backgroundColor: color,
       pointRadius: radius,
       pointHoverRadius: radius,
+      pointStyle: series.pointStyle ?? 'circle',
       pointBorderWidth: 0,
       showLine: series.joined === true,
       borderWidth: 1.25,

@@ -45,10 +45,11 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
   const optimizer = optimizerByName(spec.training.optimizer, spec.training.optimizerOptions);
   const batchSize = spec.training.batchSize === 'full-batch' ? data.train.count : spec.training.batchSize;
   const seed = spec.runSeed ?? spec.seed;
-  const trainer = await Trainer.create(model, optimizer, initializeParameters(model, seed), {
+  const trainer = await Trainer.create(model, optimizer, initializeParameters(model, seed, spec.training.dtype ?? 'float32'), {
     ep: options.ep,
     threads: options.threads,
     stepsPerCall: defaultStepsPerCall(model, batchSize),
+    dtype: spec.training.dtype,
   });
   const random = new Random(seed);
   const epochs: EpochRecord[] = [];
@@ -182,7 +183,7 @@ async function predictFunction(model: Model, weights: ParameterValues, points: n
   const x = Float32Array.from({ length: points }, (_, i) => (i + 1) / points);
   const session = await createSession(serializeGraph(forwardGraph(model)), { ep: options.ep, threads: options.threads });
   const feeds: Record<string, ort.Tensor> = { x: new ort.Tensor('float32', x, [points, 1]) };
-  for (const parameter of model.parameters) feeds[parameter.name] = new ort.Tensor('float32', weights.get(parameter.name) as Float32Array, [...parameter.shape]);
+  for (const parameter of model.parameters) feeds[parameter.name] = new ort.Tensor('float32', Float32Array.from(weights.get(parameter.name)!), [...parameter.shape]);
   const y = (await session.run(feeds).finally(() => session.release())).y!.data as Float32Array;
   return { x: Array.from(x), y: Array.from(y), target: Array.from(x, (v) => target.f(v)) };
 }

@@ -19,6 +19,8 @@ export interface TrainingSettings {
   lrDrops?: { epochs: number[]; factor: number };
   /** Evaluate the test set after every `evalEvery` epochs (and after the last). */
   evalEvery: number;
+  /** The graphs' float type (default float32); float64 where the gradient must really go to zero. */
+  dtype?: 'float32' | 'float64';
 }
 
 /** One independent training run of an experiment. */

@@ -167,7 +167,7 @@ describe('report', () => {
 describe('selection and flags', () => {
   it('selects by id, section or all, and rejects unknown names', () => {
     assert.deepEqual(selectExperiments(['1-1'], realExperiments).map((e) => e.id), ['1-1-function', '1-1-tasks']);
-    assert.deepEqual(selectExperiments(['1-2'], realExperiments).map((e) => e.id), ['1-2-trajectory', '1-2-gradnorm', '1-2-landscape']);
+    assert.deepEqual(selectExperiments(['1-2'], realExperiments).map((e) => e.id), ['1-2-trajectory', '1-2-gradnorm', '1-2-minimal-ratio', '1-2-landscape']);
     assert.deepEqual(selectExperiments(['1-1-tasks'], realExperiments).map((e) => e.id), ['1-1-tasks']);
     assert.equal(selectExperiments(['all'], realExperiments).length, realExperiments.length);
     assert.throws(() => selectExperiments(['9-9'], realExperiments), (e: Error) => e instanceof UserError && /unknown experiment "9-9"/.test(e.message));
