@@ -11,7 +11,8 @@ import { trajectoryPlane } from '../src/analysis/trajectories.ts';
 import { writeHeatmap } from '../src/charts/heatmap.ts';
 import { writeChart } from '../src/charts/lineChart.ts';
 import { dataForModel } from '../src/data/forModel.ts';
-import type { Dataset } from '../src/data/dataset.ts';
+import { inputSize, type Dataset } from '../src/data/dataset.ts';
+import type { ExecutionProviderName } from '../src/runtime/providers.ts';
 import type { ChartFile, Experiment } from '../src/experiments/experiment.ts';
 import { formatNumber } from '../src/experiments/summaries.ts';
 import type { Profile } from '../src/experiments/types.ts';
@@ -181,8 +182,10 @@ export const landscapeExperiment: Experiment = {
   },
 };
 
+type Runtime = { ep: ExecutionProviderName; threads?: number };
+
 function surfaceData(set: Dataset): SurfaceData {
-  return { x: set.inputs.subarray(0, set.count * 784), target: BigInt64Array.from(set.labels!.subarray(0, set.count), BigInt), count: set.count };
+  return { x: set.inputs.subarray(0, set.count * inputSize(set)), target: BigInt64Array.from(set.labels!.subarray(0, set.count), BigInt), count: set.count };
 }
 
 async function surface(
@@ -193,7 +196,7 @@ async function surface(
   xs: number[],
   ys: number[],
   sets: { train: SurfaceData; test: SurfaceData },
-  runtime: { ep: 'cpu' | 'cuda' | 'webgpu'; threads?: number },
+  runtime: Runtime,
   withTest: boolean,
 ): Promise<Surface> {
   const started = performance.now();
@@ -209,7 +212,7 @@ async function surface(
   }
 }
 
-async function line(model: ReturnType<typeof resolveModel>, center: Weights, direction: Weights, alphas: number[], sets: { train: SurfaceData; test: SurfaceData }, runtime: { ep: 'cpu' | 'cuda' | 'webgpu'; threads?: number }): Promise<Line> {
+async function line(model: ReturnType<typeof resolveModel>, center: Weights, direction: Weights, alphas: number[], sets: { train: SurfaceData; test: SurfaceData }, runtime: Runtime): Promise<Line> {
   const evaluator = await surfaceEvaluator(model, center, direction, undefined, runtime);
   try {
     const points = alphas.map((alpha) => ({ alpha, beta: 0 }));
