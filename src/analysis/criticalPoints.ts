@@ -106,3 +106,42 @@ export async function modelBatchLoss(
     release: () => session.release(),
   };
 }
+
+export interface GradientJump {
+  /** The largest ||g(θ + εu) − g(θ)|| / ε over the sampled unit directions u. */
+  maxQuotient: number;
+  /** ||H||_F at θ: a smooth gradient changes by at most ||H||₂ ≤ ||H||_F per unit step. */
+  hessianNorm: number;
+  epsilon: number;
+  /** False when the gradient jumps: θ sits on a kink (a ReLU switching for some example). */
+  smooth: boolean;
+}
+
+/**
+ * Whether the gradient is continuous around θ at scale ε: a ReLU network's
+ * loss is smooth only between the surfaces where some example's
+ * pre-activation crosses zero, and on such a surface ||g|| can stay away from
+ * 0 on both sides, so no method drives it lower. A difference quotient far
+ * above ||H|| (here 10 times) means a jump, not curvature.
+ */
+export async function gradientJump(
+  gradientAt: (theta: Float64Array) => Promise<{ gradient: Float64Array }>,
+  theta: ArrayLike<number>,
+  hessian: ArrayLike<number>,
+  options: { random: Random; directions?: number; epsilon?: number },
+): Promise<GradientJump> {
+  const epsilon = options.epsilon ?? 1e-7;
+  const base = (await gradientAt(Float64Array.from(theta))).gradient;
+  let hessianNorm = 0;
+  for (let i = 0; i < hessian.length; i++) hessianNorm += hessian[i]! * hessian[i]!;
+  hessianNorm = Math.sqrt(hessianNorm);
+  let maxQuotient = 0;
+  for (let k = 0; k < (options.directions ?? 8); k++) {
+    const u = options.random.fillNormal(new Float64Array(theta.length));
+    const norm = Math.sqrt(u.reduce((s, v) => s + v * v, 0));
+    const moved = (await gradientAt(Float64Array.from(theta, (v, i) => v + (epsilon * u[i]!) / norm))).gradient;
+    const change = Math.sqrt(moved.reduce((s, v, i) => s + (v - base[i]!) ** 2, 0));
+    maxQuotient = Math.max(maxQuotient, change / epsilon);
+  }
+  return { maxQuotient, hessianNorm, epsilon, smooth: maxQuotient <= 10 * Math.max(hessianNorm, Number.MIN_VALUE) };
+}

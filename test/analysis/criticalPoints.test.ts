@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyCriticalPoint, modelBatchLoss, sampledMinimalRatio, type BatchLoss } from '../../src/analysis/criticalPoints.ts';
+import { classifyCriticalPoint, gradientJump, modelBatchLoss, sampledMinimalRatio, type BatchLoss } from '../../src/analysis/criticalPoints.ts';
+import { networkSecondOrder } from '../../src/analysis/criticalSearch.ts';
 import { fullHessian, hessianEigenvalues, minimalRatio } from '../../src/analysis/hessian.ts';
 import { levenbergMarquardt, type SecondOrderOracle } from '../../src/analysis/levenbergMarquardt.ts';
-import { dense } from '../../src/nn/layers.ts';
+import { dense, relu } from '../../src/nn/layers.ts';
 import { resolveModel, sequential } from '../../src/nn/model.ts';
 import { Random } from '../../src/util/random.ts';
 
@@ -96,5 +97,21 @@ describe('Levenberg-Marquardt on grad L = 0', () => {
     assert.equal(limited.stop, 'step limit');
     assert.equal(limited.steps, 3);
     assert.equal(limited.gradientNorms.length, 4);
+  });
+});
+
+describe('gradient jumps at ReLU kinks', () => {
+  it('tells a point on a kink (an example\'s pre-activation exactly 0) from a smooth one', async () => {
+    // 1-1-1 ReLU regression: pre-activation w x + b = 0 for the example x = 0.5 when (w, b) = (1, -0.5).
+    const model = resolveModel(sequential('kink-1-1-1', { description: 'test', task: 'regression', inputShape: [1], dataset: 'function:sinc' }, [dense(1), relu(), dense(1)]));
+    const data = { x: Float64Array.of(0.5, 1), target: Float64Array.of(1, 0), count: 2 };
+    const oracle = await networkSecondOrder(model, data, { threads: 1 });
+    for (const [b, smooth] of [[-0.5, false], [-0.3, true]] as const) {
+      const theta = Float64Array.of(1, b, 0.7, 0.1);
+      const at = await oracle.at(theta);
+      const jump = await gradientJump((t) => oracle.gradientAt(t), theta, at.hessian, { random: new Random(2), directions: 16 });
+      assert.equal(jump.smooth, smooth, `b = ${b}: quotient ${jump.maxQuotient} vs ||H|| ${jump.hessianNorm}`);
+    }
+    await oracle.release();
   });
 });
