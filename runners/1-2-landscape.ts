@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import mnistDnn from '../models/mnist-dnn.ts';
-import { difference, filterNormalizedDirection, gridPoints, linspace, splitByParameters, surfaceEvaluator, type SurfaceData, type Weights } from '../src/analysis/landscape.ts';
+import { splitByParameters } from '../src/analysis/flatWeights.ts';
+import { difference, filterNormalizedDirection, gridPoints, linspace, surfaceEvaluator, type SurfaceData, type Weights } from '../src/analysis/landscape.ts';
 import { trajectoryPlane } from '../src/analysis/trajectories.ts';
 import { writeHeatmap } from '../src/charts/heatmap.ts';
 import { writeChart } from '../src/charts/lineChart.ts';

@@ -11,7 +11,7 @@ import { classifyCriticalPoint, gradientJump, modelBatchLoss, sampledMinimalRati
 import { gradNormDescent, networkSecondOrder, type FixedBatch } from '../src/analysis/criticalSearch.ts';
 import { spearman } from '../src/analysis/curves.ts';
 import { hessianEigenvalues, minimalRatio } from '../src/analysis/hessian.ts';
-import { flattenWeights, splitByParameters } from '../src/analysis/landscape.ts';
+import { flattenWeights, splitByParameters } from '../src/analysis/flatWeights.ts';
 import { levenbergMarquardt } from '../src/analysis/levenbergMarquardt.ts';
 import { writeChart } from '../src/charts/lineChart.ts';
 import { writeScatterChart } from '../src/charts/scatterChart.ts';

@@ -19,7 +19,7 @@ import { silentProgress, type Progress } from '../src/runtime/progress.ts';
 import type { ExecutionProviderName } from '../src/runtime/providers.ts';
 import { defaultStepsPerCall, Trainer } from '../src/runtime/trainer.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomicWrite.ts';
-import { DivergenceError, InterruptedError, UserError } from '../src/util/errors.ts';
+import { DivergenceError, INTERRUPTED_EXIT_CODE, InterruptedError, UserError } from '../src/util/errors.ts';
 import { existsSync } from 'node:fs';
 import { Random } from '../src/util/random.ts';
 import { VERSION } from '../src/version.ts';
@@ -171,11 +171,11 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
   return { dir, metrics };
 }
 
-/** Notes SIGINT and SIGTERM instead of dying at once; a second one exits straight away (130). */
+/** Notes SIGINT and SIGTERM instead of dying at once; a second one exits straight away. */
 function interruptSignal(): { readonly signal: string | undefined; release(): void } {
   const state = { signal: undefined as string | undefined };
   const handler = (signal: NodeJS.Signals) => {
-    if (state.signal) process.exit(130);
+    if (state.signal) process.exit(INTERRUPTED_EXIT_CODE);
     state.signal = signal;
   };
   process.on('SIGINT', handler);

@@ -12,6 +12,7 @@ import { neighboursGraph } from '../programs/neighbours.ts';
 import { createSession, type RuntimeOptions } from '../runtime/session.ts';
 import { tensorOf } from '../runtime/tensors.ts';
 import type { Random } from '../util/random.ts';
+import { splitByParameters } from './flatWeights.ts';
 import type { MinimalRatio } from './hessian.ts';
 
 export type PointClass = 'minimum' | 'saddle' | 'maximum' | 'degenerate' | 'flat';
@@ -87,12 +88,8 @@ export async function modelBatchLoss(
   const feeds: Record<string, ort.Tensor> = { x: tensorOf(dtype, floats(data.x), [data.count, ...model.inputShape]) };
   feeds.target =
     model.task === 'classification' ? tensorOf('int64', data.target as BigInt64Array, [data.count]) : tensorOf(dtype, floats(data.target as FloatArray), [data.count, model.outputShape[0]!]);
-  let offset = 0;
-  for (const p of model.parameters) {
-    const length = p.shape.reduce((a, b) => a * b, 1);
-    feeds[p.name] = tensorOf(dtype, floats(Array.from({ length }, (_, j) => center[offset + j]!)), p.shape);
-    offset += length;
-  }
+  const parts = splitByParameters(model, center);
+  for (const p of model.parameters) feeds[p.name] = tensorOf(dtype, floats(parts.get(p.name)!), p.shape);
   const elements = data.count * (model.task === 'classification' ? 1 : model.outputShape[0]!);
   return {
     async lossAt(points) {

@@ -15,6 +15,7 @@ import { gradientGraph, nextName, stateInputName } from '../programs/programs.ts
 import { gradNormStepsGraph } from '../programs/secondOrder.ts';
 import { createSession, type RuntimeOptions } from '../runtime/session.ts';
 import { scalarOf, scalarTensor, tensorOf } from '../runtime/tensors.ts';
+import { flattenWeights, splitByParameters } from './flatWeights.ts';
 import type { GradientAndHessian } from './levenbergMarquardt.ts';
 
 export interface FixedBatch {
@@ -36,14 +37,13 @@ function dataFeeds(model: Model, data: FixedBatch): Record<string, ort.Tensor> {
 }
 
 function parameterFeeds(model: Model, theta: ArrayLike<number>): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  let offset = 0;
-  for (const p of model.parameters) {
-    const size = p.shape.reduce((a, b) => a * b, 1);
-    feeds[p.name] = tensorOf('float64', Float64Array.from({ length: size }, (_, j) => theta[offset + j]!), p.shape);
-    offset += size;
-  }
-  return feeds;
+  const parts = splitByParameters(model, theta);
+  return Object.fromEntries(model.parameters.map((p) => [p.name, tensorOf('float64', parts.get(p.name)!, p.shape)]));
+}
+
+/** Per-parameter outputs (`prefix` + name) of a run, flattened in parameter order. */
+function flatOutputs(model: Model, outputs: Record<string, ort.Tensor>, prefix = ''): Float64Array {
+  return flattenWeights(model, new Map(model.parameters.map((p) => [p.name, outputs[`${prefix}${p.name}`]!.data as Float64Array])));
 }
 
 /** Loss, gradient and full Hessian at any θ: gradient.onnx and hessian.onnx in float64, sessions opened once. */
@@ -53,14 +53,7 @@ export async function networkSecondOrder(model: Model, data: FixedBatch, options
   const fixed = dataFeeds(model, data);
   const gradientAt = async (theta: ArrayLike<number>) => {
     const out = await gradient.run({ ...fixed, ...parameterFeeds(model, theta) });
-    const g = new Float64Array(model.parameterCount);
-    let offset = 0;
-    for (const p of model.parameters) {
-      const values = out[`grad.${p.name}`]!.data as Float64Array;
-      g.set(values, offset);
-      offset += values.length;
-    }
-    return { loss: scalarOf(out.loss!), gradient: g };
+    return { loss: scalarOf(out.loss!), gradient: flatOutputs(model, out, 'grad.') };
   };
   return {
     gradientAt,
@@ -128,12 +121,5 @@ export async function gradNormDescent(
   } finally {
     await session.release();
   }
-  const theta = new Float64Array(model.parameterCount);
-  let offset = 0;
-  for (const p of model.parameters) {
-    const values = carried[p.name]!.data as Float64Array;
-    theta.set(values, offset);
-    offset += values.length;
-  }
-  return { theta, gradientNorms: norms, steps, stop };
+  return { theta: flatOutputs(model, carried), gradientNorms: norms, steps, stop };
 }

@@ -18,7 +18,9 @@ import { createSession, type RuntimeOptions } from '../runtime/session.ts';
 import { tensorOf } from '../runtime/tensors.ts';
 import type { Random } from '../util/random.ts';
 
-export type Weights = ReadonlyMap<string, ArrayLike<number>>;
+import type { Weights } from './flatWeights.ts';
+
+export type { Weights };
 
 /** A random normal direction with each row (dense) or output filter (conv) scaled to the weights' own; zero for biases. */
 export function filterNormalizedDirection(model: Model, weights: Weights, random: Random): Map<string, Float64Array> {
@@ -50,32 +52,6 @@ export function filterNormalizedDirection(model: Model, weights: Weights, random
 /** b - a, parameter by parameter: the direction of the line from a to b. */
 export function difference(model: Model, from: Weights, to: Weights): Map<string, Float64Array> {
   return new Map(model.parameters.map((p) => [p.name, Float64Array.from(to.get(p.name)!, (v, i) => v - from.get(p.name)![i]!)]));
-}
-
-/** A flat vector in parameter order (the PCA's coordinates) cut into the model's parameters. */
-export function splitByParameters(model: Model, flat: ArrayLike<number>): Map<string, Float64Array> {
-  const out = new Map<string, Float64Array>();
-  let offset = 0;
-  for (const p of model.parameters) {
-    const size = p.shape.reduce((a, b) => a * b, 1);
-    out.set(p.name, Float64Array.from({ length: size }, (_, j) => flat[offset + j]!));
-    offset += size;
-  }
-  return out;
-}
-
-/** The model's parameters end to end, in parameter order. */
-export function flattenWeights(model: Model, weights: Weights, only?: string): Float64Array {
-  const names = model.parameters.map((p) => p.name).filter((name) => only === undefined || name === only);
-  const total = names.reduce((sum, name) => sum + weights.get(name)!.length, 0);
-  const flat = new Float64Array(total);
-  let offset = 0;
-  for (const name of names) {
-    const values = weights.get(name)!;
-    for (let j = 0; j < values.length; j++) flat[offset + j] = values[j]!;
-    offset += values.length;
-  }
-  return flat;
 }
 
 export interface SurfaceData {

@@ -4,7 +4,7 @@
  * drawn in the same coordinates, and numbers that say what the picture shows.
  */
 import type { Model } from '../nn/model.ts';
-import { flattenWeights, type Weights } from './landscape.ts';
+import { flattenWeights, type Weights } from './flatWeights.ts';
 import { pca, type PcaResult } from './pca.ts';
 
 export interface TrajectoryInput {

@@ -1,10 +1,7 @@
-import { InterruptedError, UserError } from '../util/errors.ts';
+import { INTERRUPTED_EXIT_CODE, InterruptedError, UserError } from '../util/errors.ts';
 
 /** Exit code for bad input (flags, names, data files); crashes keep Node's 1. */
 export const USAGE_EXIT_CODE = 2;
-
-/** The exit code of a command stopped by SIGINT or SIGTERM (128 + SIGINT's number, as shells report it). */
-export const INTERRUPTED_EXIT_CODE = 130;
 
 /** Prints one line for a user's mistake (exit 2) or an interruption (exit 130); anything else is a bug and keeps its stack. */
 export function reportFailure(error: unknown): never {

@@ -39,11 +39,6 @@ export function numberFlag(name: string, value: unknown, check: (v: number) => b
   return v;
 }
 
-/** A string flag given once. */
-export function stringFlag(name: string, value: unknown): string {
-  return String(single(name, value));
-}
-
 export function providerFlag(value: unknown): ExecutionProviderName {
   const ep = String(single('ep', value));
   if (!isExecutionProvider(ep)) throw new UserError(`unknown execution provider "${ep}" (choose one of: ${EXECUTION_PROVIDERS.join(', ')})`);

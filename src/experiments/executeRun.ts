@@ -58,9 +58,10 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
   const files = runFiles(options.outDir, options.experiment, options.profile, spec);
   const snapshotEvery = spec.record?.snapshotEvery;
   const snapshots: SnapshotRecord[] = [];
-  const snapshot = async (epoch: number) => {
+  // `test`: the evaluation just made of these weights, where the epoch had one.
+  const snapshot = async (epoch: number, test?: { loss: number; accuracy?: number }) => {
     const train = await trainer.evaluate(data.train);
-    const test = await trainer.evaluate(data.test);
+    test ??= await trainer.evaluate(data.test);
     const path = files.snapshot(epoch);
     writeModelWeights(files.absolute(path), model, trainer.parameters(), { epoch: String(epoch), seed: String(seed) });
     snapshots.push({ epoch, path, trainLoss: train.loss, trainAccuracy: train.accuracy, testLoss: test.loss, testAccuracy: test.accuracy });
@@ -98,12 +99,13 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
         epoch++;
       }
       const last = epoch - 1;
+      let test: { loss: number; accuracy?: number } | undefined;
       if (last % spec.training.evalEvery === 0 || last === spec.training.epochs) {
-        const test = await trainer.evaluateOrRollBack(data.test);
+        test = await trainer.evaluateOrRollBack(data.test);
         epochs.at(-1)!.testLoss = test.loss;
         epochs.at(-1)!.testAccuracy = test.accuracy;
       }
-      if (snapshotEvery && (last % snapshotEvery === 0 || last === spec.training.epochs)) await snapshot(last);
+      if (snapshotEvery && (last % snapshotEvery === 0 || last === spec.training.epochs)) await snapshot(last, test);
     }
   } catch (error) {
     if (!(error instanceof DivergenceError)) {

@@ -28,7 +28,6 @@ export function runPath(outDir: string, experimentId: string, profile: Profile, 
 export function runFiles(outDir: string, experimentId: string, profile: Profile, spec: Pick<RunSpec, 'key' | 'seed'>) {
   const folder = dirname(runPath(outDir, experimentId, profile, spec.seed, spec.key));
   return {
-    folder,
     weights: `${spec.key}/weights.safetensors`,
     snapshot: (epoch: number) => `${spec.key}/epoch-${String(epoch).padStart(4, '0')}.safetensors`,
     absolute: (relative: string) => join(folder, relative),
@@ -37,7 +36,7 @@ export function runFiles(outDir: string, experimentId: string, profile: Profile,
 
 /** A file a run result names (its weights, a snapshot), as a path. */
 export function runFile(outDir: string, result: RunResult, relative: string): string {
-  return join(dirname(runPath(outDir, result.experiment, result.profile, result.seed, result.key)), relative);
+  return runFiles(outDir, result.experiment, result.profile, result).absolute(relative);
 }
 
 export function writeRun(outDir: string, result: RunResult): void {

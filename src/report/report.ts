@@ -31,10 +31,16 @@ export interface ReportSummary {
   sections: Array<{ experiment: string; runs: number; planned: number; profile?: Profile }>;
 }
 
-/** Which profile and seed each experiment is reported at: the flags, or the newest run on disk (its own, or those it analyzes). */
-function reportSelection(experiment: Experiment, options: ReportOptions): { profile?: Profile; seed: number } {
-  const sources = experiment.plan('quick', 1).runs.length > 0 ? [experiment.id] : [...(experiment.requires ?? [])];
-  const newest = sources.flatMap((id) => recordedRuns(options.outDir, id)).sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))[0];
+/** The experiments whose runs an experiment is reported from: its own, or, for one that only analyzes others' runs, those it requires. */
+function runSources(experiment: Experiment, experiments: readonly Experiment[]): Experiment[] {
+  return experiment.plan('quick', 1).runs.length > 0 ? [experiment] : experiments.filter((e) => experiment.requires?.includes(e.id));
+}
+
+/** Which profile and seed each experiment is reported at: the flags, or the newest run on disk of its run sources. */
+function reportSelection(experiment: Experiment, experiments: readonly Experiment[], options: ReportOptions): { profile?: Profile; seed: number } {
+  const newest = runSources(experiment, experiments)
+    .flatMap((source) => recordedRuns(options.outDir, source.id))
+    .sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))[0];
   return { profile: options.profile ?? newest?.profile, seed: options.seed ?? newest?.seed ?? 1 };
 }
 
@@ -45,10 +51,9 @@ function reportSelection(experiment: Experiment, options: ReportOptions): { prof
  */
 function checkSomethingToReport(experiments: readonly Experiment[], options: ReportOptions): void {
   const found = experiments.some((experiment) => {
-    const { profile, seed } = reportSelection(experiment, options);
+    const { profile, seed } = reportSelection(experiment, experiments, options);
     if (!profile) return false;
-    const sources = experiment.plan(profile, seed).runs.length > 0 ? [experiment] : experiments.filter((e) => experiment.requires?.includes(e.id));
-    return sources.some((source) => collectResults(options.outDir, source, source.plan(profile, seed), profile, seed).runs.length > 0);
+    return runSources(experiment, experiments).some((source) => collectResults(options.outDir, source, source.plan(profile, seed), profile, seed).runs.length > 0);
   });
   if (found) return;
   const held = new Map<string, Set<string>>();
@@ -81,7 +86,7 @@ export async function writeReport(experiments: readonly Experiment[], options: R
       lines.push(`## ${experiment.section}`, '');
     }
     lines.push(`### ${experiment.title} (\`${experiment.id}\`)`, '');
-    const { profile, seed } = reportSelection(experiment, options);
+    const { profile, seed } = reportSelection(experiment, experiments, options);
     if (!profile) {
       lines.push(`Not run yet: \`hw1-onnx run ${experiment.id}\`.`, '');
       sections.push({ experiment: experiment.id, runs: 0, planned: experiment.plan('quick', seed).runs.length });

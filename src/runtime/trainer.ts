@@ -225,7 +225,7 @@ export class Trainer {
       // Without gradient norms, a non-finite gradient shows in the next loss, or in the final check of the weights.
       const gradNorms = outputs.grad_norm ? Array.from(outputs.grad_norm.data as ArrayLike<number>) : losses.map(() => 0);
       const bad = losses.findIndex((loss, j) => !Number.isFinite(loss) || !Number.isFinite(gradNorms[j]!));
-      const call: CallRecord = { startStep: this.stepCount, steps: k, rows, x, target, lrs, inputShape: dataset.inputShape, labels: Boolean(dataset.labels), targetWidth };
+      const call: CallRecord = { startStep: this.stepCount, steps: k, rows, x, target, lrs, dataset };
       if (bad >= 0) {
         // Step t's loss is that of the weights after step t - 1, so those are bad; the newest
         // candidate is the weights after step t - 2, whose own loss (at step t - 1) was finite.
@@ -338,19 +338,18 @@ export class Trainer {
     if (failedCall && step >= failedCall.startStep) return this.replayFrom(current, failedCall, step - failedCall.startStep);
     const last = this.lastCall;
     if (last && step >= last.startStep && step < last.startStep + last.steps) return this.replayFrom(new Map(this.previousTensors), last, step - last.startStep);
-    if (step === this.stepCount) return current;
     return undefined;
   }
 
   private async replayFrom(start: Map<string, ort.Tensor>, call: CallRecord, steps: number): Promise<Map<string, ort.Tensor>> {
     let values = start;
-    const width = call.inputShape.reduce((a, b) => a * b, 1);
+    const { dataset, rows } = call;
+    const width = rows * inputSize(dataset);
+    const targets = rows * (dataset.labels ? 1 : (dataset.targetWidth ?? 1));
     for (let i = 0; i < steps; i++) {
       const feeds: Record<string, ort.Tensor> = {
-        x: tensorOf(this.dtype, call.x.subarray(i * call.rows * width, (i + 1) * call.rows * width), [call.rows, ...call.inputShape]),
-        target: call.labels
-          ? tensorOf('int64', call.target.subarray(i * call.rows, (i + 1) * call.rows), [call.rows])
-          : tensorOf(this.dtype, call.target.subarray(i * call.rows * call.targetWidth, (i + 1) * call.rows * call.targetWidth), [call.rows, call.targetWidth]),
+        x: tensorOf(this.dtype, call.x.subarray(i * width, (i + 1) * width), [rows, ...dataset.inputShape]),
+        target: this.targetTensor(call.target.subarray(i * targets, (i + 1) * targets), rows, dataset),
         lr: scalarTensor(this.dtype, call.lrs[i]!),
         step: scalarTensor('int64', call.startStep + i + 1),
       };
@@ -440,9 +439,8 @@ interface CallRecord {
   x: FloatArray;
   target: BigInt64Array | FloatArray;
   lrs: number[];
-  inputShape: readonly number[];
-  labels: boolean;
-  targetWidth: number;
+  /** The data set the batches came from: their shapes and target kind. */
+  dataset: Dataset;
 }
 
 function copyValues(tensors: Iterable<[string, ort.Tensor]>): Map<string, FloatArray> {

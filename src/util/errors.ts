@@ -37,6 +37,9 @@ export class InterruptedError extends Error {
   override name = 'InterruptedError';
 }
 
+/** The exit code of a command stopped by SIGINT or SIGTERM (128 + SIGINT's number, as shells report it). */
+export const INTERRUPTED_EXIT_CODE = 130;
+
 /** Training produced NaN or Inf; the last good weights were kept. */
 export class DivergenceError extends UserError {
   override name = 'DivergenceError';
