@@ -27,6 +27,8 @@ export interface LineChartSpec {
   /** The title of the right y axis, drawn when any series has axis 'right'. */
   y2Label?: string;
   series: Series[];
+  /** A logarithmic x axis (parameter counts, batch sizes). */
+  logX?: boolean;
   /** A logarithmic left y axis. */
   logY?: boolean;
   /** A logarithmic right y axis. */
@@ -110,6 +112,10 @@ export function validateLineChartSpec(spec: LineChartSpec): void {
   for (const series of spec.series) {
     const name = JSON.stringify(series.label);
     checkFinitePoints(`line chart ${chart}`, series.label, series.points);
+    if (spec.logX === true) {
+      const bad = series.points.findIndex((point) => point.x <= 0);
+      if (bad >= 0) throw new Error(`line chart ${chart}: series ${name} has x=${series.points[bad]!.x} at index ${bad}, which a logarithmic x axis cannot show (all values must be > 0)`);
+    }
     if ((series.axis === 'right' ? spec.logY2 : spec.logY) === true) {
       const bad = series.points.findIndex((point) => point.y <= 0);
       if (bad >= 0) {
@@ -132,6 +138,7 @@ function xSpan(spec: LineChartSpec): number {
   return xs.length ? Math.max(...xs) - Math.min(...xs) : 0;
 }
 
+/** Tick options of a linear or logarithmic axis (x or y). */
 function yTicks(log: boolean | undefined) {
   return log
     ? // logTickLabel already thins the labels; chart.js's own skipping would drop whole decades.
@@ -165,13 +172,15 @@ export function lineChartConfig(spec: LineChartSpec): LineChartConfig {
   });
 
   const scales: NonNullable<NonNullable<LineChartConfig['options']>['scales']> = {
-    x: {
-      type: 'linear',
-      position: 'bottom',
-      title: { display: true, text: spec.xLabel, font: chartFont(13) },
-      // Whole-number ticks; one per unit only while that gives a readable count.
-      ticks: spec.integerX ? { font: chartFont(11), precision: 0, ...(xSpan(spec) <= 20 ? { stepSize: 1 } : {}) } : { font: chartFont(11) },
-    },
+    x: spec.logX
+      ? { type: 'logarithmic', position: 'bottom', title: { display: true, text: spec.xLabel, font: chartFont(13) }, ticks: yTicks(true) }
+      : {
+          type: 'linear',
+          position: 'bottom',
+          title: { display: true, text: spec.xLabel, font: chartFont(13) },
+          // Whole-number ticks; one per unit only while that gives a readable count.
+          ticks: spec.integerX ? { font: chartFont(11), precision: 0, ...(xSpan(spec) <= 20 ? { stepSize: 1 } : {}) } : { font: chartFont(11) },
+        },
     y: {
       type: spec.logY ? 'logarithmic' : 'linear',
       position: 'left',

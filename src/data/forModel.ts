@@ -4,11 +4,14 @@ import { loadCifar10 } from './cifar10.ts';
 import type { Dataset } from './dataset.ts';
 import { sampleFunction } from './functions.ts';
 import { loadMnist } from './mnist.ts';
+import { withPermutedLabels } from './randomLabels.ts';
 
 export interface DataOptions {
   dataDir?: string;
   limitTrain?: number;
   limitTest?: number;
+  /** Replace the training labels by a permutation of them drawn with this seed (test labels stay real). */
+  permuteTrainLabels?: number;
 }
 
 export interface TrainTestData {
@@ -17,8 +20,15 @@ export interface TrainTestData {
   source: string;
 }
 
-/** The data set a model declares: MNIST, CIFAR-10 (normalized per channel), or samples of a 1-D function (train and a finer test grid). */
+/** The data set a model declares: MNIST, CIFAR-10 (normalized per channel), or samples of a 1-D function (train and a finer test grid); optionally with permuted training labels. */
 export function dataForModel(model: Model, options: DataOptions = {}): TrainTestData {
+  const data = loadFor(model, options);
+  if (options.permuteTrainLabels === undefined) return data;
+  if (model.task !== 'classification') throw new UserError(`model ${model.name} is a ${model.task} model: only class labels can be permuted (drop permuteTrainLabels)`);
+  return { ...data, train: withPermutedLabels(data.train, options.permuteTrainLabels), source: `${data.source}; training labels permuted with seed ${options.permuteTrainLabels}` };
+}
+
+function loadFor(model: Model, options: DataOptions): TrainTestData {
   if (model.dataset === 'mnist') {
     const data = loadMnist({ dir: options.dataDir, limitTrain: options.limitTrain, limitTest: options.limitTest });
     return data;

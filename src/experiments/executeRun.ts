@@ -55,6 +55,7 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
   const epochs: EpochRecord[] = [];
   let status: RunResult['status'] = 'completed';
   let message: string | undefined;
+  let stoppedEarly: RunResult['stoppedEarly'];
   const files = runFiles(options.outDir, options.experiment, options.profile, spec);
   const snapshotEvery = spec.record?.snapshotEvery;
   const snapshots: SnapshotRecord[] = [];
@@ -105,7 +106,12 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
         epochs.at(-1)!.testLoss = test.loss;
         epochs.at(-1)!.testAccuracy = test.accuracy;
       }
-      if (snapshotEvery && (last % snapshotEvery === 0 || last === spec.training.epochs)) await snapshot(last, test);
+      const reached = test !== undefined && spec.training.stopAtTrainAccuracy !== undefined && (epochs.at(-1)!.trainAccuracy ?? 0) >= spec.training.stopAtTrainAccuracy;
+      if (snapshotEvery && (last % snapshotEvery === 0 || last === spec.training.epochs || reached)) await snapshot(last, test);
+      if (reached) {
+        stoppedEarly = { epoch: last, reason: `training accuracy ${epochs.at(-1)!.trainAccuracy!.toFixed(4)} reached ${spec.training.stopAtTrainAccuracy}` };
+        break;
+      }
     }
   } catch (error) {
     if (!(error instanceof DivergenceError)) {
@@ -162,6 +168,7 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
     seconds: 0,
     status,
     message,
+    ...(stoppedEarly ? { stoppedEarly } : {}),
     software: { node: process.version, onnxruntime: ort.env.versions.common, hw1onnx: VERSION },
     finishedAt: new Date().toISOString(),
   };

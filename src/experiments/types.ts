@@ -21,6 +21,12 @@ export interface TrainingSettings {
   evalEvery: number;
   /** The graphs' float type (default float32); float64 where the gradient must really go to zero. */
   dtype?: 'float32' | 'float64';
+  /**
+   * Stop before `epochs` once an epoch's training accuracy (the mean over its
+   * batches) reaches this share; `epochs` is then the limit. Checked where the
+   * test set is evaluated, so set evalEvery 1 to check every epoch.
+   */
+  stopAtTrainAccuracy?: number;
 }
 
 /** One independent training run of an experiment. */
@@ -32,7 +38,8 @@ export interface RunSpec {
   /** Groups runs drawn in one chart (the function, the data set). */
   group: string;
   model: ModelDeclaration;
-  data: { limitTrain?: number; limitTest?: number; dataDir?: string };
+  /** permuteTrainLabels: the seed of a permutation of the training labels (random labels, 1-3). */
+  data: { limitTrain?: number; limitTest?: number; dataDir?: string; permuteTrainLabels?: number };
   training: TrainingSettings;
   /** The suite's seed (`run --seed`): it names the folder the run's files go in. */
   seed: number;
@@ -112,6 +119,8 @@ export interface RunResult {
   seconds: number;
   /** A diverged run (NaN or Inf loss) stops early and says so; its epochs are the finite ones. */
   status: 'completed' | 'diverged';
+  /** Set when training.stopAtTrainAccuracy ended the run before its epoch limit. */
+  stoppedEarly?: { epoch: number; reason: string };
   message?: string;
   software: { node: string; onnxruntime: string; hw1onnx: string };
   finishedAt: string;

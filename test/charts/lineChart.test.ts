@@ -143,6 +143,16 @@ describe('lineChartConfig', () => {
     assert.equal(config.options!.scales!['y']!.type, 'logarithmic');
   });
 
+  it('uses a logarithmic x axis when logX, and refuses x <= 0 there', () => {
+    const spec = twoSeriesSpec({ logX: true });
+    spec.series = spec.series.map((series) => ({ ...series, points: series.points.map((p) => ({ x: p.x + 1, y: p.y })) }));
+    assert.equal(lineChartConfig(spec).options!.scales!['x']!.type, 'logarithmic');
+    assert.equal(lineChartConfig(twoSeriesSpec()).options!.scales!['x']!.type, 'linear');
+    const zero = twoSeriesSpec({ logX: true });
+    zero.series[0] = { ...zero.series[0]!, points: [{ x: 0, y: 1 }, ...zero.series[0]!.points] };
+    assert.throws(() => lineChartConfig(zero), /logarithmic x axis/);
+  });
+
   it('adds a titled right axis when a series uses it', () => {
     const spec = twoSeriesSpec({ y2Label: 'accuracy' });
     spec.series[1] = { ...spec.series[1]!, axis: 'right' };
