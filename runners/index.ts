@@ -6,5 +6,16 @@ import { gradNormExperiment } from './1-2-gradnorm.ts';
 import { landscapeExperiment } from './1-2-landscape.ts';
 import { minimalRatioExperiment } from './1-2-minimal-ratio.ts';
 import { trajectoryExperiment } from './1-2-trajectory.ts';
+import { paramsExperiment } from './1-3-params.ts';
+import { randomLabelsExperiment } from './1-3-random-labels.ts';
 
-export const experiments: readonly Experiment[] = [functionExperiment, tasksExperiment, trajectoryExperiment, gradNormExperiment, minimalRatioExperiment, landscapeExperiment];
+export const experiments: readonly Experiment[] = [
+  functionExperiment,
+  tasksExperiment,
+  trajectoryExperiment,
+  gradNormExperiment,
+  minimalRatioExperiment,
+  landscapeExperiment,
+  randomLabelsExperiment,
+  paramsExperiment,
+];

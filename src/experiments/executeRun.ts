@@ -126,8 +126,10 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
   const last = epochs.at(-1);
   // A completed run was just evaluated after its last epoch; a diverged one rolled back, so measure what it kept.
   let finalTest: { loss: number; accuracy?: number };
+  let finalTrain: { loss: number; accuracy?: number } | undefined;
   try {
     finalTest = status === 'completed' ? { loss: last!.testLoss!, accuracy: last!.testAccuracy } : await trainer.evaluate(data.test);
+    if (spec.record?.evaluateTrain) finalTrain = await trainer.evaluate(data.train);
   } finally {
     await trainer.release();
   }
@@ -161,6 +163,7 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
       trainAccuracy: last?.trainAccuracy,
       testLoss: finalTest.loss,
       testAccuracy: finalTest.accuracy,
+      ...(finalTrain ? { evaluatedTrainLoss: finalTrain.loss, evaluatedTrainAccuracy: finalTrain.accuracy } : {}),
     },
     weights: files.weights,
     ...(snapshots.length ? { snapshots } : {}),

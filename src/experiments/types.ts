@@ -56,6 +56,8 @@ export interface RunSpec {
     snapshotEvery?: number;
     /** Keep every step's loss and gradient norm (before its update). */
     steps?: boolean;
+    /** Evaluate the final weights on the whole training set (final.evaluatedTrainLoss), not just the last epoch's running mean. */
+    evaluateTrain?: boolean;
   };
 }
 
@@ -109,7 +111,11 @@ export interface RunResult {
   data: { source: string; train: number; test: number };
   training: TrainingSettings & { resolvedBatchSize: number; optimizerConfig: Record<string, number | boolean> };
   epochs: EpochRecord[];
-  final: { trainLoss: number; trainAccuracy?: number; testLoss: number; testAccuracy?: number };
+  /**
+   * trainLoss/trainAccuracy: the last epoch's means over its batches;
+   * evaluatedTrain*: the final weights on the whole training set (record.evaluateTrain).
+   */
+  final: { trainLoss: number; trainAccuracy?: number; testLoss: number; testAccuracy?: number; evaluatedTrainLoss?: number; evaluatedTrainAccuracy?: number };
   predictions?: { x: number[]; y: number[]; target: number[] };
   /** The final (or, after divergence, the kept) weights as safetensors under PyTorch's names, relative to this file. */
   weights: string;

@@ -39,5 +39,14 @@ describe('training until a training accuracy', () => {
     const result = await executeRun(spec({ epochs: 3, stopAtTrainAccuracy: 1.01 }), { experiment: 'stop-never', profile: 'quick', outDir: scratch, ep: 'cpu', threads: 1 });
     assert.equal(result.stoppedEarly, undefined);
     assert.equal(result.epochs.length, 3);
+    assert.equal(result.final.evaluatedTrainLoss, undefined, 'the training set is evaluated only when asked');
+  });
+
+  it('evaluates the final weights on the whole training set when asked (record.evaluateTrain)', async () => {
+    const asked = { ...spec({ epochs: 2 }), record: { evaluateTrain: true } };
+    const result = await executeRun(asked, { experiment: 'evaluate-train', profile: 'quick', outDir: scratch, ep: 'cpu', threads: 1 });
+    const loss = result.final.evaluatedTrainLoss!;
+    assert.ok(Number.isFinite(loss) && loss > 0 && loss !== result.final.trainLoss, `evaluated ${loss}, running mean ${result.final.trainLoss}`);
+    assert.ok(result.final.evaluatedTrainAccuracy! >= 0 && result.final.evaluatedTrainAccuracy! <= 1);
   });
 });
