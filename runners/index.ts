@@ -6,6 +6,7 @@ import { gradNormExperiment } from './1-2-gradnorm.ts';
 import { landscapeExperiment } from './1-2-landscape.ts';
 import { minimalRatioExperiment } from './1-2-minimal-ratio.ts';
 import { trajectoryExperiment } from './1-2-trajectory.ts';
+import { interpolationExperiment } from './1-3-interpolation.ts';
 import { paramsExperiment } from './1-3-params.ts';
 import { randomLabelsExperiment } from './1-3-random-labels.ts';
 
@@ -18,4 +19,5 @@ export const experiments: readonly Experiment[] = [
   landscapeExperiment,
   randomLabelsExperiment,
   paramsExperiment,
+  interpolationExperiment,
 ];

@@ -51,7 +51,7 @@ export async function renderExperiment(
 /**
  * The analysis of exactly these runs: out/<id>/analysis/<profile>-seed<seed>.json
  * holds it with a fingerprint of its inputs (every run's spec and finish
- * time, its own and the required experiments'), so `report` does not redo
+ * time and the plan's settings, its own and the required experiments'), so `report` does not redo
  * an expensive analysis and a rerun of any input does.
  */
 async function cachedAnalysis(
@@ -61,7 +61,8 @@ async function cachedAnalysis(
   outDir: string,
   options: RenderOptions,
 ): Promise<unknown> {
-  const inputs = [results, ...Object.values(required)].map((r) => ({ experiment: r.experiment, runs: r.runs.map((run) => [run.key, run.specHash, run.finishedAt]) }));
+  // The settings describe the analysis too (grids, sample counts, subsets): a changed one redoes it.
+  const inputs = [results, ...Object.values(required)].map((r) => ({ experiment: r.experiment, settings: r.settings, runs: r.runs.map((run) => [run.key, run.specHash, run.finishedAt]) }));
   const fingerprint = createHash('sha256').update(canonicalJson(inputs)).digest('hex').slice(0, 16);
   const path = join(experimentDir(outDir, experiment.id), 'analysis', `${results.profile}-seed${results.seed}.json`);
   if (!options.force && existsSync(path)) {
