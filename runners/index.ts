@@ -9,6 +9,7 @@ import { trajectoryExperiment } from './1-2-trajectory.ts';
 import { interpolationExperiment } from './1-3-interpolation.ts';
 import { paramsExperiment } from './1-3-params.ts';
 import { randomLabelsExperiment } from './1-3-random-labels.ts';
+import { sensitivityExperiment } from './1-3-sensitivity.ts';
 
 export const experiments: readonly Experiment[] = [
   functionExperiment,
@@ -20,4 +21,5 @@ export const experiments: readonly Experiment[] = [
   randomLabelsExperiment,
   paramsExperiment,
   interpolationExperiment,
+  sensitivityExperiment,
 ];
