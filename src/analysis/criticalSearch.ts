@@ -46,10 +46,11 @@ function flatOutputs(model: Model, outputs: Record<string, ort.Tensor>, prefix =
   return flattenWeights(model, new Map(model.parameters.map((p) => [p.name, outputs[`${prefix}${p.name}`]!.data as Float64Array])));
 }
 
-/** Loss, gradient and full Hessian at any θ: gradient.onnx and hessian.onnx in float64, sessions opened once. */
+/** Loss, gradient and full Hessian at any θ: gradient.onnx and hessian.onnx in float64, each session opened once (the Hessian's on first use). */
 export async function networkSecondOrder(model: Model, data: FixedBatch, options: RuntimeOptions = {}) {
   const gradient = await createSession(serializeGraph(gradientGraph(model, 'float64')), options);
-  const hessian = await createSession(serializeGraph(hessianGraph(model, 'float64')), options);
+  // Opened on the first at(): callers that need only gradients (an ε-ball ascent on a large model) never build the P x P program.
+  let hessian: Awaited<ReturnType<typeof createSession>> | undefined;
   const fixed = dataFeeds(model, data);
   const gradientAt = async (theta: ArrayLike<number>) => {
     const out = await gradient.run({ ...fixed, ...parameterFeeds(model, theta) });
@@ -59,12 +60,13 @@ export async function networkSecondOrder(model: Model, data: FixedBatch, options
     gradientAt,
     async at(theta: ArrayLike<number>): Promise<GradientAndHessian> {
       const { loss, gradient: g } = await gradientAt(theta);
+      hessian ??= await createSession(serializeGraph(hessianGraph(model, 'float64')), options);
       const out = await hessian.run({ ...fixed, ...parameterFeeds(model, theta) });
       return { loss, gradient: g, hessian: Float64Array.from(out.hessian!.data as Float64Array) };
     },
     async release() {
       await gradient.release();
-      await hessian.release();
+      await hessian?.release();
     },
   };
 }
