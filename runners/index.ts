@@ -10,6 +10,7 @@ import { interpolationExperiment } from './1-3-interpolation.ts';
 import { paramsExperiment } from './1-3-params.ts';
 import { randomLabelsExperiment } from './1-3-random-labels.ts';
 import { sensitivityExperiment } from './1-3-sensitivity.ts';
+import { sharpnessExperiment } from './1-3-sharpness.ts';
 
 export const experiments: readonly Experiment[] = [
   functionExperiment,
@@ -22,4 +23,5 @@ export const experiments: readonly Experiment[] = [
   paramsExperiment,
   interpolationExperiment,
   sensitivityExperiment,
+  sharpnessExperiment,
 ];

@@ -88,6 +88,31 @@ export function spearman(a: readonly number[], b: readonly number[]): number {
   return da > 0 && db > 0 ? num / Math.sqrt(da * db) : Number.NaN;
 }
 
+/**
+ * Kendall's rank correlation tau-b: (concordant - discordant) pairs over the
+ * pairs not tied in each variable, so ties neither help nor hurt.
+ */
+export function kendall(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length || a.length < 2) return Number.NaN;
+  let concordant = 0;
+  let discordant = 0;
+  let tiedA = 0;
+  let tiedB = 0;
+  for (let i = 0; i < a.length; i++) {
+    for (let j = i + 1; j < a.length; j++) {
+      const da = Math.sign(a[i]! - a[j]!);
+      const db = Math.sign(b[i]! - b[j]!);
+      if (da === 0 && db === 0) continue;
+      if (da === 0) tiedA++;
+      else if (db === 0) tiedB++;
+      else if (da === db) concordant++;
+      else discordant++;
+    }
+  }
+  const denominator = Math.sqrt((concordant + discordant + tiedA) * (concordant + discordant + tiedB));
+  return denominator > 0 ? (concordant - discordant) / denominator : Number.NaN;
+}
+
 function ranks(values: readonly number[]): number[] {
   const order = values.map((v, i) => ({ v, i })).sort((p, q) => p.v - q.v);
   const out = new Array<number>(values.length);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { spearman, summarizeGradNorm } from '../../src/analysis/curves.ts';
+import { kendall, spearman, summarizeGradNorm } from '../../src/analysis/curves.ts';
 
 describe('gradient-norm curve summaries', () => {
   it('find the peak, the plateaus and the relation between gradient norm and progress', () => {
@@ -25,5 +25,15 @@ describe('gradient-norm curve summaries', () => {
     assert.equal(spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1);
     assert.ok(Math.abs(spearman([1, 1, 2, 3], [1, 2, 3, 4]) - 0.9486832980505138) < 1e-12);
     assert.ok(Number.isNaN(spearman([1, 1], [2, 3])));
+  });
+
+  it('Kendall tau-b: 1 and -1 for monotone pairs, the textbook value with a discordant pair and with ties', () => {
+    assert.equal(kendall([1, 2, 3, 4], [10, 20, 30, 40]), 1);
+    assert.equal(kendall([1, 2, 3, 4], [4, 3, 2, 1]), -1);
+    // One swapped pair of six: (5 - 1) / 6.
+    assert.ok(Math.abs(kendall([1, 2, 3, 4], [1, 3, 2, 4]) - 4 / 6) < 1e-15);
+    // Ties in b: 5 concordant, 0 discordant, 1 tie in b: 5 / sqrt(6 * 5) (tau-b).
+    assert.ok(Math.abs(kendall([1, 2, 3, 4], [1, 2, 2, 4]) - 5 / Math.sqrt(30)) < 1e-15);
+    assert.ok(Number.isNaN(kendall([1], [1])));
   });
 });
