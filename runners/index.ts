@@ -9,6 +9,7 @@ import { trajectoryExperiment } from './1-2-trajectory.ts';
 import { interpolationExperiment } from './1-3-interpolation.ts';
 import { paramsExperiment } from './1-3-params.ts';
 import { randomLabelsExperiment } from './1-3-random-labels.ts';
+import { reparametrizationExperiment } from './1-3-reparametrization.ts';
 import { sensitivityExperiment } from './1-3-sensitivity.ts';
 import { sharpnessExperiment } from './1-3-sharpness.ts';
 
@@ -24,4 +25,5 @@ export const experiments: readonly Experiment[] = [
   interpolationExperiment,
   sensitivityExperiment,
   sharpnessExperiment,
+  reparametrizationExperiment,
 ];
