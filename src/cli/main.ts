@@ -3,9 +3,11 @@ import { hideBin } from 'yargs/helpers';
 import { UserError } from '../util/errors.ts';
 import { VERSION } from '../version.ts';
 import { buildCommand } from './commands/build.ts';
+import { importCommand } from './commands/import.ts';
 import { dataCommand, doctorCommand, setupCommand } from './commands/system.ts';
 import { trainCommand } from './commands/train.ts';
 import { reportCommand, runCommand } from './commands/experiments.ts';
+import { slurmCommand } from './commands/slurm.ts';
 import { reportFailure } from './errors.ts';
 
 export async function main(argv: string[]): Promise<void> {
@@ -14,8 +16,10 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command> [options]\n\nA deep-learning homework as portable ONNX training graphs.')
     .command(buildCommand as never)
     .command(trainCommand as never)
+    .command(importCommand as never)
     .command(runCommand as never)
     .command(reportCommand as never)
+    .command(slurmCommand as never)
     .command(doctorCommand as never)
     .command(setupCommand as never)
     .command(dataCommand as never)
@@ -63,7 +67,7 @@ function usageMessage(message: string, command: string | undefined, knownFlags: 
     return `unknown option ${hints.join(', ')} (see ${help})`;
   }
   if (/^Not enough non-option arguments/.test(oneLine)) {
-    const what: Record<string, string> = { train: 'the model to train: hw1-onnx train <model>', build: 'what to build: hw1-onnx build models', data: 'an action: hw1-onnx data info|fetch', setup: 'what to set up: hw1-onnx setup cuda' };
+    const what: Record<string, string> = { train: 'the model to train: hw1-onnx train <model>', import: 'the .onnx file: hw1-onnx import FILE.onnx', build: 'what to build: hw1-onnx build models', data: 'an action: hw1-onnx data info|fetch', setup: 'what to set up: hw1-onnx setup cuda' };
     return `name ${what[command ?? ''] ?? 'the missing argument'} (see ${help})`;
   }
   return `${oneLine} (see ${help})`;

@@ -29,7 +29,7 @@ export function specIdentity(spec: RunSpec): unknown {
         type: layer.type,
         outputShape: layer.outputShape,
         attributes: layer.attributes,
-        parameters: layer.parameters.map((p) => ({ name: p.name, shape: p.shape, init: p.init })),
+        parameters: layer.parameters.map((p) => ({ name: p.name, shape: p.shape, init: p.init.kind === 'values' ? { kind: 'values', digest: p.init.digest } : p.init })),
       })),
     },
     data: spec.data,

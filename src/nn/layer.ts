@@ -5,9 +5,17 @@ import type { Shape } from '../ir/shape.ts';
 export interface ParameterSpec {
   readonly name: string;
   readonly shape: readonly number[];
-  /** PyTorch's default init for Linear/Conv: uniform in +-1/sqrt(fan_in). */
-  readonly init: { readonly kind: 'uniform'; readonly bound: number };
+  /**
+   * PyTorch's default init for Linear/Conv: uniform in +-1/sqrt(fan_in); or
+   * given values (an imported model's initializers, which no seed changes),
+   * `digest` naming them for a run's identity.
+   */
+  readonly init: ParameterInit;
 }
+
+export type ParameterInit =
+  | { readonly kind: 'uniform'; readonly bound: number }
+  | { readonly kind: 'values'; readonly values: Float32Array | Float64Array; readonly digest: string };
 
 /** A layer once its input shape is known: shapes checked, parameters named. */
 export interface ResolvedLayer {
@@ -19,10 +27,10 @@ export interface ResolvedLayer {
   readonly parameters: readonly ParameterSpec[];
   /**
    * Every setting that changes what the layer computes beyond its shapes
-   * (kernel, stride, padding, bias, dropout p and seed), PyTorch's names: a
-   * run's identity (specHash) includes them.
+   * (kernel, stride, padding, bias, dropout p and seed, an imported graph's
+   * sha256), PyTorch's names: a run's identity (specHash) includes them.
    */
-  readonly attributes: Readonly<Record<string, number | boolean | readonly number[]>>;
+  readonly attributes: Readonly<Record<string, number | boolean | string | readonly number[]>>;
   apply(x: Value, parameters: ReadonlyMap<string, Value>, mode: ForwardMode): Value;
 }
 

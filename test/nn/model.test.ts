@@ -155,7 +155,7 @@ describe('model declaration errors name the layer', () => {
       [['conv1.weight', [16, 1, 5, 5]], ['conv1.bias', [16]], ['conv2.weight', [32, 16, 5, 5]], ['conv2.bias', [32]], ['fc1.weight', [10, 512]], ['fc1.bias', [10]]],
     );
     assert.equal(model.parameterCount, 416 + 12832 + 5130);
-    assert.equal(model.parameters[0]!.init.bound, 1 / 5, 'uniform in +-1/sqrt(in * kH * kW)');
+    assert.deepEqual(model.parameters[0]!.init, { kind: 'uniform', bound: 1 / 5 }, 'uniform in +-1/sqrt(in * kH * kW)');
   });
 
   it('findModel of an unknown name is a UserError listing the known models', () => {

@@ -1,6 +1,5 @@
 import type { Argv } from 'yargs';
-import { modelDeclarations } from '../../../models/index.ts';
-import { findModel } from '../../nn/registry.ts';
+import { allModelDeclarations, findModel, modelNames } from '../../nn/registry.ts';
 import { resolveModel } from '../../nn/model.ts';
 import { modelSummary } from '../../nn/summary.ts';
 import { writeModelPrograms } from '../../programs/build.ts';
@@ -12,7 +11,10 @@ import type { Model } from '../../nn/model.ts';
 const FLOAT32_ONLY_LAYER_TYPES = new Set(['Conv2d', 'AvgPool2d']);
 
 function float32OnlyLayers(model: Model): string[] {
-  return model.layers.filter((layer) => FLOAT32_ONLY_LAYER_TYPES.has(layer.type)).map((layer) => `${layer.type} ${layer.name}`);
+  // An imported graph lists its ONNX op types (src/nn/imported.ts).
+  const float32Only = (layer: Model['layers'][number]) =>
+    FLOAT32_ONLY_LAYER_TYPES.has(layer.type) || (layer.type === 'Imported' && /\b(Conv|AveragePool)\b/.test(String(layer.attributes.ops)));
+  return model.layers.filter(float32Only).map((layer) => `${layer.type} ${layer.name}`);
 }
 
 export const buildCommand = {
@@ -30,14 +32,14 @@ export const buildCommand = {
       .example('$0 build models --list', 'lists the models'),
   handler: (args: { out: string; model?: string[]; dtype: 'float32' | 'float64'; list: boolean; summary: boolean }) => {
     if (args.list) {
-      for (const declaration of modelDeclarations) {
+      for (const declaration of allModelDeclarations()) {
         const model = resolveModel(declaration);
         console.log(`${model.name.padEnd(18)} ${model.parameterCount.toLocaleString('en-US').padStart(9)} params  ${model.description}`);
       }
       return;
     }
     ensureWritableFolder(args.out);
-    let models = (args.model ?? modelDeclarations.map((d) => d.name)).map(findModel);
+    let models = (args.model ?? modelNames()).map(findModel);
     if (args.dtype === 'float64') {
       const unrunnable = models.map((model) => ({ model, layers: float32OnlyLayers(model) })).filter((m) => m.layers.length > 0);
       const describe = (m: (typeof unrunnable)[number]) => `${m.model.name} (${m.layers.join(', ')})`;

@@ -35,6 +35,7 @@ export const runCommand = {
       .option('ep', { type: 'string', requiresArg: true, default: 'cpu', describe: `execution provider: ${EXECUTION_PROVIDERS.join(', ')}` })
       .option('seed', { type: 'number', requiresArg: true, default: 1, describe: 'seeds initial weights and batch order of every run' })
       .option('jobs', { type: 'number', requiresArg: true, default: 1, describe: 'independent runs executed in parallel worker threads' })
+      .option('threads', { type: 'number', requiresArg: true, describe: 'intra-op threads per run (default: cores / jobs)' })
       .option('force', { type: 'boolean', default: false, describe: 'run again even where a finished result exists' })
       .option('shard', { type: 'string', requiresArg: true, describe: 'K/N: run only the K-th of N slices of the runs (cluster job arrays)' })
       .option('out', { type: 'string', requiresArg: true, default: 'out', describe: 'output folder' })
@@ -61,6 +62,7 @@ export const runCommand = {
         seed: wholeNumberFlag('seed', args.seed, 0),
         ep,
         jobs: wholeNumberFlag('jobs', args.jobs, 1),
+        threads: args.threads === undefined ? undefined : wholeNumberFlag('threads', args.threads, 1),
         force: Boolean(args.force),
         shard: args.shard === undefined ? undefined : parseShard(String(args.shard)),
         outDir: String(args.out),
