@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { writeChart } from '../src/charts/lineChart.ts';
 import { TARGET_FUNCTIONS } from '../src/data/functions.ts';
 import type { ChartFile, Experiment } from '../src/experiments/experiment.ts';
-import { firstEpochBelow, formatNumber, markdownTable, thin } from '../src/experiments/summaries.ts';
+import { firstEpochBelow, formatNumber, markdownTable, settingsSection, thin } from '../src/experiments/summaries.ts';
 import type { ExperimentResults, Profile, RunSpec, TrainingSettings } from '../src/experiments/types.ts';
 import { dense, relu } from '../src/nn/layers.ts';
 import { resolveModel, sequential, type ModelDeclaration } from '../src/nn/model.ts';
@@ -128,7 +128,7 @@ export const functionExperiment: Experiment = {
       ),
     );
     lines.push('', `The parameter counts differ by at most ${(100 * spread).toFixed(2)}%.`, '');
-    lines.push('Settings:', '', ...Object.entries(results.settings).map(([k, v]) => `- ${k}: ${v}`), '');
+    lines.push(...settingsSection(results.settings));
     for (const fn of FUNCTIONS) {
       const runs = results.runs.filter((run) => run.group === fn);
       if (runs.length === 0) continue;

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { writeChart } from '../src/charts/lineChart.ts';
 import type { ChartFile, Experiment } from '../src/experiments/experiment.ts';
-import { formatNumber, formatPercent, markdownTable } from '../src/experiments/summaries.ts';
+import { formatNumber, formatPercent, markdownTable, settingsSection } from '../src/experiments/summaries.ts';
 import type { Profile, RunResult, RunSpec, TrainingSettings } from '../src/experiments/types.ts';
 import { conv2d, dense, flatten, maxPool2d, relu } from '../src/nn/layers.ts';
 import type { LayerDeclaration } from '../src/nn/layer.ts';
@@ -135,7 +135,7 @@ export const tasksExperiment: Experiment = {
   },
 
   report(results, charts) {
-    const lines: string[] = ['Settings:', '', ...Object.entries(results.settings).map(([k, v]) => `- ${k}: ${v}`), ''];
+    const lines: string[] = [...settingsSection(results.settings)];
     for (const dataset of Object.keys(TASKS) as Array<'mnist' | 'cifar10'>) {
       const runs = results.runs.filter((run) => run.group === dataset);
       if (runs.length === 0) continue;

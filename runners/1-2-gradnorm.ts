@@ -9,7 +9,7 @@ import mnistDnn from '../models/mnist-dnn.ts';
 import { summarizeGradNorm, type GradNormSummary } from '../src/analysis/curves.ts';
 import { writeChart } from '../src/charts/lineChart.ts';
 import type { ChartFile, Experiment } from '../src/experiments/experiment.ts';
-import { formatNumber, thin } from '../src/experiments/summaries.ts';
+import { formatNumber, settingsSection, thin } from '../src/experiments/summaries.ts';
 import type { Profile, RunResult, RunSpec } from '../src/experiments/types.ts';
 
 const PROFILES: Record<Profile, { functionEpochs: number; mnistEpochs: number; mnistLimit?: number }> = {
@@ -98,7 +98,7 @@ export const gradNormExperiment: Experiment = {
   },
 
   report(results, charts) {
-    const lines = ['Settings:', '', ...Object.entries(results.settings).map(([k, v]) => `- ${k}: ${v}`), ''];
+    const lines = [...settingsSection(results.settings)];
     for (const run of results.runs) {
       const chart = charts.find((c) => c.path.endsWith(`/${run.key}.png`));
       if (chart) lines.push(`![chart](${chart.path})`, '', `*${chart.caption}*`, '');

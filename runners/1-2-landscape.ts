@@ -15,7 +15,7 @@ import { dataForModel } from '../src/data/forModel.ts';
 import { inputSize, type Dataset } from '../src/data/dataset.ts';
 import type { ExecutionProviderName } from '../src/runtime/providers.ts';
 import type { ChartFile, Experiment } from '../src/experiments/experiment.ts';
-import { formatNumber } from '../src/experiments/summaries.ts';
+import { formatNumber, settingsSection } from '../src/experiments/summaries.ts';
 import type { Profile } from '../src/experiments/types.ts';
 import { runSnapshots, runWeights } from '../src/experiments/weights.ts';
 import { resolveModel } from '../src/nn/model.ts';
@@ -165,7 +165,7 @@ export const landscapeExperiment: Experiment = {
 
   report(results, charts) {
     const a = results.analysis as LandscapeAnalysis | undefined;
-    const lines = ['Settings:', '', ...Object.entries(results.settings).map(([k, v]) => `- ${k}: ${v}`), ''];
+    const lines = [...settingsSection(results.settings)];
     if (!a) return [...lines, 'The surfaces are computed once the 1-2-trajectory runs have finished.'].join('\n');
     for (const chart of charts) lines.push(`![chart](${chart.path})`, '', `*${chart.caption}*`, '');
     const r = measure(a.random);

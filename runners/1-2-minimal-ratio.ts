@@ -17,7 +17,7 @@ import { writeChart } from '../src/charts/lineChart.ts';
 import { writeScatterChart } from '../src/charts/scatterChart.ts';
 import { dataForModel } from '../src/data/forModel.ts';
 import type { ChartFile, Experiment } from '../src/experiments/experiment.ts';
-import { formatNumber, markdownTable, thin } from '../src/experiments/summaries.ts';
+import { formatNumber, markdownTable, settingsSection, thin } from '../src/experiments/summaries.ts';
 import type { Profile, RunSpec } from '../src/experiments/types.ts';
 import { runWeights } from '../src/experiments/weights.ts';
 import { dense, relu } from '../src/nn/layers.ts';
@@ -240,7 +240,7 @@ export function minimalRatioStudy(scales: Record<Profile, MinimalRatioScale> = P
 
     report(results, charts) {
       const a = results.analysis as MinimalRatioAnalysis | undefined;
-      const lines = ['Settings:', '', ...Object.entries(results.settings).map(([k, v]) => `- ${k}: ${v}`), ''];
+      const lines = [...settingsSection(results.settings)];
       if (!a) return [...lines, 'Phase 2 and the minimal ratios are computed once all phase-1 runs have finished.'].join('\n');
       const all = a.runs.flatMap((run) => run.points);
       const median = (values: number[]) => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { writeScatterChart } from '../src/charts/scatterChart.ts';
 import { trajectoryPlane, weightSpaceDistances, type TrajectoryPlane } from '../src/analysis/trajectories.ts';
 import type { ChartFile, Experiment } from '../src/experiments/experiment.ts';
-import { formatNumber, formatPercent, markdownTable } from '../src/experiments/summaries.ts';
+import { formatNumber, formatPercent, markdownTable, settingsSection } from '../src/experiments/summaries.ts';
 import type { Profile, RunSpec, SnapshotRecord, TrainingSettings } from '../src/experiments/types.ts';
 import { runSnapshots } from '../src/experiments/weights.ts';
 import mnistDnn from '../models/mnist-dnn.ts';
@@ -127,7 +127,7 @@ export const trajectoryExperiment: Experiment = {
 
   report(results, charts) {
     const analysis = results.analysis as TrajectoryAnalysis | undefined;
-    const lines = ['Settings:', '', ...Object.entries(results.settings).map(([k, v]) => `- ${k}: ${v}`), ''];
+    const lines = [...settingsSection(results.settings)];
     if (!analysis) return [...lines, 'The PCA is computed once all runs have finished.'].join('\n');
     lines.push(
       markdownTable(

@@ -11,7 +11,7 @@ import { alphaGrid, interpolationEvaluator, lossPeak, valueAt, type LossPeak } f
 import { writeChart } from '../src/charts/lineChart.ts';
 import { dataForModel } from '../src/data/forModel.ts';
 import type { ChartFile, Experiment } from '../src/experiments/experiment.ts';
-import { formatNumber, formatPercent, markdownTable } from '../src/experiments/summaries.ts';
+import { formatNumber, formatPercent, markdownTable, settingsSection } from '../src/experiments/summaries.ts';
 import type { Profile, RunResult, RunSpec } from '../src/experiments/types.ts';
 import { runWeights } from '../src/experiments/weights.ts';
 import { dense, flatten, relu } from '../src/nn/layers.ts';
@@ -222,7 +222,7 @@ export function interpolationStudy(scales: Record<Profile, InterpolationScale> =
 
     report(results, charts) {
       const a = results.analysis as InterpolationAnalysis | undefined;
-      const lines = ['Settings:', '', ...Object.entries(results.settings).map(([k, v]) => `- ${k}: ${v}`), ''];
+      const lines = [...settingsSection(results.settings)];
       if (!a) return [...lines, 'The interpolation is computed once all four runs have finished.'].join('\n');
       for (const run of results.runs.filter((r) => r.status !== 'completed')) lines.push(`- ${run.key} ${run.status}: ${run.message ?? ''} Its kept weights are interpolated.`, '');
       for (const [index, pair] of a.pairs.entries()) {

@@ -8,16 +8,14 @@ import { join } from 'node:path';
 import { writeChart } from '../src/charts/lineChart.ts';
 import { spearman } from '../src/analysis/curves.ts';
 import type { ChartFile, Experiment } from '../src/experiments/experiment.ts';
-import { formatNumber, formatPercent, markdownTable } from '../src/experiments/summaries.ts';
+import { formatNumber, formatPercent, markdownTable, settingsSection } from '../src/experiments/summaries.ts';
 import type { Profile, RunResult, RunSpec, TrainingSettings } from '../src/experiments/types.ts';
 import { dense, flatten, relu } from '../src/nn/layers.ts';
 import { resolveModel, sequential, type ModelDeclaration } from '../src/nn/model.ts';
+import { IMAGE_DATASETS, type ImageDatasetName } from './imageDatasets.ts';
 
-const DATASETS = {
-  mnist: { name: 'MNIST', inputShape: [1, 28, 28] },
-  cifar10: { name: 'CIFAR-10', inputShape: [3, 32, 32] },
-} as const;
-type DatasetName = keyof typeof DATASETS;
+const DATASETS = IMAGE_DATASETS;
+type DatasetName = ImageDatasetName;
 
 export interface ParamsScale {
   widths: readonly number[];
@@ -128,7 +126,7 @@ export function paramsStudy(scales: Record<Profile, ParamsScale> = PROFILES): Ex
     },
 
     report(results, charts) {
-      const lines = ['Settings:', '', ...Object.entries(results.settings).map(([k, v]) => `- ${k}: ${v}`), ''];
+      const lines = [...settingsSection(results.settings)];
       for (const dataset of Object.keys(DATASETS) as DatasetName[]) {
         const runs = byCount(results.runs.filter((run) => run.group === dataset));
         if (runs.length === 0) continue;

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { writeChart } from '../src/charts/lineChart.ts';
 import type { Experiment } from '../src/experiments/experiment.ts';
-import { formatNumber, formatPercent, markdownTable } from '../src/experiments/summaries.ts';
+import { formatNumber, formatPercent, markdownTable, settingsSection } from '../src/experiments/summaries.ts';
 import type { Profile, RunResult } from '../src/experiments/types.ts';
 import { dense, flatten, relu } from '../src/nn/layers.ts';
 import { resolveModel, sequential } from '../src/nn/model.ts';
@@ -101,7 +101,7 @@ export function randomLabelsStudy(scales: Record<Profile, RandomLabelsScale> = P
     },
 
     report(results, charts) {
-      const lines = ['Settings:', '', ...Object.entries(results.settings).map(([k, v]) => `- ${k}: ${v}`), ''];
+      const lines = [...settingsSection(results.settings)];
       const run = results.runs[0];
       if (!run) return lines.join('\n');
       const target = scales[results.profile].targetAccuracy;

@@ -17,7 +17,7 @@ import { blockDiagonalTop, epsilonBallMaximum, quadraticSharpness } from '../src
 import { writeChart } from '../src/charts/lineChart.ts';
 import { dataForModel } from '../src/data/forModel.ts';
 import type { Experiment } from '../src/experiments/experiment.ts';
-import { formatNumber, markdownTable } from '../src/experiments/summaries.ts';
+import { formatNumber, markdownTable, settingsSection } from '../src/experiments/summaries.ts';
 import type { Profile, RunSpec } from '../src/experiments/types.ts';
 import { runWeights } from '../src/experiments/weights.ts';
 import { dense, flatten, relu } from '../src/nn/layers.ts';
@@ -303,7 +303,7 @@ export function reparametrizationStudy(scales: Record<Profile, Reparametrization
 
     report(results, charts) {
       const a = results.analysis as ReparametrizationAnalysis | undefined;
-      const lines = ['Settings:', '', ...Object.entries(results.settings).map(([k, v]) => `- ${k}: ${v}`), ''];
+      const lines = [...settingsSection(results.settings)];
       if (!a) return [...lines, 'The rescalings are analyzed once the training run has finished.'].join('\n');
       lines.push(
         markdownTable(

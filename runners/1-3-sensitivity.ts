@@ -14,18 +14,16 @@ import { writeChart, type Series } from '../src/charts/lineChart.ts';
 import { locateCifar10 } from '../src/data/cifar10.ts';
 import { dataForModel } from '../src/data/forModel.ts';
 import type { ChartFile, Experiment } from '../src/experiments/experiment.ts';
-import { formatNumber, formatPercent, markdownTable } from '../src/experiments/summaries.ts';
+import { formatNumber, formatPercent, markdownTable, settingsSection } from '../src/experiments/summaries.ts';
 import type { Profile, RunResult, RunSpec, TrainingSettings } from '../src/experiments/types.ts';
 import { runWeights } from '../src/experiments/weights.ts';
 import { dense, flatten, relu } from '../src/nn/layers.ts';
 import { resolveModel, sequential, type ModelDeclaration } from '../src/nn/model.ts';
 import { MissingDataError } from '../src/util/errors.ts';
+import { IMAGE_DATASETS, type ImageDatasetName } from './imageDatasets.ts';
 
-const DATASETS = {
-  mnist: { name: 'MNIST', inputShape: [1, 28, 28] },
-  cifar10: { name: 'CIFAR-10', inputShape: [3, 32, 32] },
-} as const;
-type DatasetName = keyof typeof DATASETS;
+const DATASETS = IMAGE_DATASETS;
+type DatasetName = ImageDatasetName;
 
 /** How much of one data set a profile uses. */
 export interface SensitivityDataScale {
@@ -293,7 +291,7 @@ export function sensitivityStudy(scales: Record<Profile, SensitivityScale> = PRO
     },
 
     report(results, charts) {
-      const lines = ['Settings:', '', ...Object.entries(results.settings).map(([k, v]) => `- ${k}: ${v}`), ''];
+      const lines = [...settingsSection(results.settings)];
       const a = results.analysis as SensitivityAnalysis | undefined;
       if (!a) return [...lines, 'The sensitivities are measured once every planned run has finished.'].join('\n');
       for (const d of a.datasets) {

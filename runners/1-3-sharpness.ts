@@ -18,7 +18,7 @@ import { blockDiagonalTop, epsilonBallMaximum, quadraticSharpness } from '../src
 import { writeChart } from '../src/charts/lineChart.ts';
 import { dataForModel } from '../src/data/forModel.ts';
 import type { ChartFile, Experiment } from '../src/experiments/experiment.ts';
-import { formatNumber, formatPercent, markdownTable, thin } from '../src/experiments/summaries.ts';
+import { formatNumber, formatPercent, markdownTable, settingsSection, thin } from '../src/experiments/summaries.ts';
 import type { Profile, RunSpec } from '../src/experiments/types.ts';
 import { runWeights } from '../src/experiments/weights.ts';
 import { dense, flatten, relu } from '../src/nn/layers.ts';
@@ -270,7 +270,7 @@ export function sharpnessStudy(scales: Record<Profile, SharpnessScale> = PROFILE
     },
 
     report(results, charts) {
-      const lines = ['Settings:', '', ...Object.entries(results.settings).map(([k, v]) => `- ${k}: ${v}`), ''];
+      const lines = [...settingsSection(results.settings)];
       const a = results.analysis as SharpnessAnalysis | undefined;
       if (!a) return [...lines, 'The metrics are computed once every batch size has finished.'].join('\n');
       const models = [...a.models].sort((p, q) => p.batchSize - q.batchSize);

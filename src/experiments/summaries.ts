@@ -39,3 +39,8 @@ export function markdownTable(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
+
+/** The "Settings:" list every report section opens with, as lines. */
+export function settingsSection(settings: Readonly<Record<string, string>>): string[] {
+  return ['Settings:', '', ...Object.entries(settings).map(([k, v]) => `- ${k}: ${v}`), ''];
+}
