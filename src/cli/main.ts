@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../util/errors.ts';
 import { VERSION } from '../version.ts';
+import { analyzeCommand } from './commands/analyze.ts';
 import { buildCommand } from './commands/build.ts';
 import { importCommand } from './commands/import.ts';
 import { dataCommand, doctorCommand, setupCommand } from './commands/system.ts';
@@ -17,6 +18,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(buildCommand as never)
     .command(trainCommand as never)
     .command(importCommand as never)
+    .command(analyzeCommand as never)
     .command(runCommand as never)
     .command(reportCommand as never)
     .command(slurmCommand as never)
