@@ -151,7 +151,7 @@ describe(`imported PyTorch ${fixture.torch} models (torch.onnx.export, opset 17)
     assert.ok(identity.length < 5000, 'the spec names the weights by digest, not by value');
   });
 
-  const tolerance32 = 1e-4;
+  const tolerance32 = 1e-5;
   it(`MLP: loss, gradients and HVP equal PyTorch's in float32 (relative ${tolerance32}) and float64 (1e-9)`, async () => {
     const single = await errorsAgainstPyTorch(mlp, fixture.models.mlp, 'float32');
     const double = await errorsAgainstPyTorch(mlp, fixture.models.mlp, 'float64');
