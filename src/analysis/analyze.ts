@@ -10,12 +10,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { FloatArray } from '../ir/dtype.ts';
+import { float32OnlyLayers } from '../nn/float64Support.ts';
 import type { Model } from '../nn/model.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { inputSize } from '../data/dataset.ts';
 import { dataForModel } from '../data/forModel.ts';
 import type { FloatType } from '../programs/modelInputs.ts';
-import { readSafetensors } from '../runtime/checkpoint.ts';
+import { readModelWeights } from '../runtime/checkpoint.ts';
 import type { RuntimeOptions } from '../runtime/session.ts';
 import { UserError } from '../util/errors.ts';
 import { Random } from '../util/random.ts';
@@ -51,21 +52,7 @@ export function resolveWeightsPath(path: string): string {
  */
 export function loadWeightsFor(model: Model, path: string): Map<string, FloatArray> {
   const file = resolveWeightsPath(path);
-  const { tensors } = readSafetensors(file);
-  const name = basename(file);
-  const weights = new Map<string, FloatArray>();
-  for (const parameter of model.parameters) {
-    const tensor = tensors.get(parameter.name);
-    if (!tensor) {
-      const present = [...tensors.keys()].slice(0, 6).join(', ');
-      throw new UserError(`${name}: ${parameter.name} is missing from the file (it has: ${present || 'no tensors'}), the model ${model.name} wants [${parameter.shape.join(', ')}]`);
-    }
-    if (tensor.shape.join(',') !== parameter.shape.join(',')) {
-      throw new UserError(`${name}: ${parameter.name} is [${tensor.shape.join(', ')}] in the file, the model ${model.name} wants [${parameter.shape.join(', ')}]`);
-    }
-    weights.set(parameter.name, tensor.data);
-  }
-  return weights;
+  return readModelWeights(file, model, basename(file));
 }
 
 /** What each --data value feeds: its input shape, task and output width. */
@@ -116,13 +103,6 @@ export function fixedBatch(dataset: Dataset, count: number): { x: Float32Array; 
   return { x, target: dataset.targets!.slice(0, count * targetWidth), count };
 }
 
-/** Layers whose ONNX ops have no float64 kernel in onnxruntime's CPU provider (the same rule as `build --dtype float64`). */
-export function float32OnlyLayers(model: Model): string[] {
-  const float32Only = (layer: Model['layers'][number]) =>
-    layer.type === 'Conv2d' || layer.type === 'AvgPool2d' || (layer.type === 'Imported' && /\b(Conv|AveragePool)\b/.test(String(layer.attributes.ops)));
-  return model.layers.filter(float32Only).map((layer) => `${layer.type} ${layer.name}`);
-}
-
 /** float64 where onnxruntime can run the model in it, else float32 with the reason. */
 export function analysisDtype(model: Model): { dtype: FloatType; reason: string } {
   const layers = float32OnlyLayers(model);
@@ -152,6 +132,14 @@ function header(context: AnalysisContext, analysis: string) {
   };
 }
 
+/** The Hessian of the mean loss on the first N training examples, in the dtype the model allows, and the seeded Random the report draws from. */
+async function openHessian(context: AnalysisContext) {
+  const { dtype, reason } = analysisDtype(context.model);
+  const batch = fixedBatch(context.data.train, context.data.examples);
+  const operator = await hessianOperator(context.model, context.weights, batch, { ...context.runtime, dtype });
+  return { dtype, reason, batch, operator, random: new Random(context.seed), apply: (v: Float64Array) => operator.apply(v) };
+}
+
 export interface HessianOptions {
   /** How many of the largest eigenvalues Lanczos resolves (default 5). */
   topK: number;
@@ -177,11 +165,7 @@ export const DEFAULT_HESSIAN_OPTIONS: HessianOptions = { topK: 5, lanczosSteps: 
  */
 export async function hessianReport(context: AnalysisContext, options: HessianOptions = DEFAULT_HESSIAN_OPTIONS) {
   const { model } = context;
-  const { dtype, reason } = analysisDtype(model);
-  const batch = fixedBatch(context.data.train, context.data.examples);
-  const operator = await hessianOperator(model, context.weights, batch, { ...context.runtime, dtype });
-  const random = new Random(context.seed);
-  const apply = (v: Float64Array) => operator.apply(v);
+  const { dtype, reason, operator, random, apply } = await openHessian(context);
   try {
     const size = operator.size;
     const k = Math.min(options.topK, size);
@@ -261,11 +245,7 @@ export interface SharpnessOptions {
  */
 export async function sharpnessReport(context: AnalysisContext, options: SharpnessOptions) {
   const { model } = context;
-  const { dtype, reason } = analysisDtype(model);
-  const batch = fixedBatch(context.data.train, context.data.examples);
-  const operator = await hessianOperator(model, context.weights, batch, { ...context.runtime, dtype });
-  const random = new Random(context.seed);
-  const apply = (v: Float64Array) => operator.apply(v);
+  const { dtype, reason, batch, operator, random, apply } = await openHessian(context);
   let lambdaMax: number;
   let topVector: Float64Array;
   let loss: number;

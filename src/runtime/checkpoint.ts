@@ -76,14 +76,22 @@ export function writeModelWeights(path: string, model: Model, weights: ReadonlyM
   writeSafetensors(path, tensors, { model: model.name, ...metadata });
 }
 
-/** The parameters of `model` read back from a safetensors file, checked against its names and shapes. */
-export function readModelWeights(path: string, model: Model): Map<string, FloatArray> {
+/**
+ * The parameters of `model` read back from a safetensors file, checked against
+ * its names and shapes (tensors the model lacks are ignored); a mismatch is
+ * one line naming the parameter and both shapes, under `label` (the path by default).
+ */
+export function readModelWeights(path: string, model: Model, label = path): Map<string, FloatArray> {
   const { tensors } = readSafetensors(path);
   const weights = new Map<string, FloatArray>();
   for (const parameter of model.parameters) {
     const tensor = tensors.get(parameter.name);
-    if (!tensor || tensor.shape.join(',') !== parameter.shape.join(',')) {
-      throw new DataError(`weights file ${path} does not fit ${model.name}: ${parameter.name} is ${tensor ? `[${tensor.shape}]` : 'missing'}, expected [${parameter.shape}]`);
+    if (!tensor) {
+      const present = [...tensors.keys()].slice(0, 6).join(', ');
+      throw new DataError(`${label}: ${parameter.name} is missing from the file (it has: ${present || 'no tensors'}), the model ${model.name} wants [${parameter.shape.join(', ')}]`);
+    }
+    if (tensor.shape.join(',') !== parameter.shape.join(',')) {
+      throw new DataError(`${label}: ${parameter.name} is [${tensor.shape.join(', ')}] in the file, the model ${model.name} wants [${parameter.shape.join(', ')}]`);
     }
     weights.set(parameter.name, tensor.data);
   }

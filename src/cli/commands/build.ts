@@ -5,17 +5,7 @@ import { modelSummary } from '../../nn/summary.ts';
 import { writeModelPrograms } from '../../programs/build.ts';
 import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 import { UserError } from '../../util/errors.ts';
-import type { Model } from '../../nn/model.ts';
-
-/** Layers whose ONNX ops have no float64 kernel in onnxruntime's CPU provider (ORT-NOTES). */
-const FLOAT32_ONLY_LAYER_TYPES = new Set(['Conv2d', 'AvgPool2d']);
-
-function float32OnlyLayers(model: Model): string[] {
-  // An imported graph lists its ONNX op types (src/nn/imported.ts).
-  const float32Only = (layer: Model['layers'][number]) =>
-    FLOAT32_ONLY_LAYER_TYPES.has(layer.type) || (layer.type === 'Imported' && /\b(Conv|AveragePool)\b/.test(String(layer.attributes.ops)));
-  return model.layers.filter(float32Only).map((layer) => `${layer.type} ${layer.name}`);
-}
+import { float32OnlyLayers } from '../../nn/float64Support.ts';
 
 export const buildCommand = {
   command: 'build <what>',
