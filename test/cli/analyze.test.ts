@@ -1,3 +1,4 @@
+import { assertUsageError as assertUsage, runCli } from '../support/cli.ts';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,15 +15,11 @@ const scratch = mkdtempSync(join(tmpdir(), 'hw1-analyze-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, ['bin/hw1-onnx.js', 'analyze', ...args, '--threads', '1'], { encoding: 'utf8', cwd: process.cwd(), env: { ...process.env, FORCE_COLOR: '0' } });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr.trim() };
+  return runCli(['analyze', ...args, '--threads', '1']);
 }
 
 function assertUsageError(args: string[], pattern: RegExp) {
-  const { code, stderr } = cli(...args);
-  assert.equal(code, 2, `exit code of analyze ${args.join(' ')} (stderr: ${stderr})`);
-  assert.equal(stderr.split('\n').length, 1, `one line: ${stderr}`);
-  assert.match(stderr, pattern);
+  assertUsage(cli(...args), ['analyze', ...args], pattern);
 }
 
 // func-shallow (571 parameters, float64) is small enough for the full Hessian; mnist-cnn needs float32.

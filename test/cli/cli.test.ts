@@ -1,3 +1,4 @@
+import { assertUsageError as assertUsage, runCli } from '../support/cli.ts';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,15 +12,11 @@ const scratch = mkdtempSync(join(tmpdir(), 'hw1-cli-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, ['bin/hw1-onnx.js', ...args], { encoding: 'utf8', cwd: process.cwd(), env: { ...process.env, FORCE_COLOR: '0' } });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr.trim() };
+  return runCli(args);
 }
 
 function assertUsageError(args: string[], pattern: RegExp) {
-  const { code, stderr } = cli(...args);
-  assert.equal(code, 2, `exit code of hw1-onnx ${args.join(' ')} (stderr: ${stderr})`);
-  assert.equal(stderr.split('\n').length, 1, `one line: ${stderr}`);
-  assert.match(stderr, pattern);
+  assertUsage(cli(...args), args, pattern);
 }
 
 describe('hw1-onnx CLI', () => {

@@ -1,5 +1,5 @@
+import { assertUsageError as assertUsage, runCli } from '../support/cli.ts';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,18 +16,11 @@ const fixture = (file: string) => join('test', 'fixtures', file);
 const reference = JSON.parse(readFileSync(fixture('import-reference.json'), 'utf8')) as { models: { cnn: { names: string[]; shapes: number[][] } } };
 
 function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, ['bin/hw1-onnx.js', ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, FORCE_COLOR: '0', HW1_MODELS_DIR: modelsDir },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr.trim() };
+  return runCli(args, { HW1_MODELS_DIR: modelsDir });
 }
 
 function assertUsageError(args: string[], pattern: RegExp) {
-  const { code, stderr } = cli(...args);
-  assert.equal(code, 2, `exit code of hw1-onnx ${args.join(' ')} (stderr: ${stderr})`);
-  assert.equal(stderr.split('\n').length, 1, `one line: ${stderr}`);
-  assert.match(stderr, pattern);
+  assertUsage(cli(...args), args, pattern);
 }
 
 describe('hw1-onnx import', () => {

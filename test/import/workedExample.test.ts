@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { runCli } from '../support/cli.ts';
 
 // The README's worked example (Analyzing any model), on the committed outputs of examples/pytorch-net/export.py.
 const scratch = mkdtempSync(join(tmpdir(), 'hw1-worked-example-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, ['bin/hw1-onnx.js', ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', HW1_MODELS_DIR: join(scratch, 'models') } });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr.trim() };
-}
+const cli = (...args: string[]) => runCli(args, { HW1_MODELS_DIR: join(scratch, 'models') });
 
 describe('the README\'s worked example', () => {
   it('imports the exported network and analyzes its Hessian at the saved state_dict', () => {
