@@ -20,11 +20,16 @@ export interface RandomLabelsScale {
   targetAccuracy: number;
   /** ...or after this many epochs. */
   maxEpochs: number;
+  /** The learning rate times `factor` after each of these epochs. */
+  lrDrops?: { epochs: number[]; factor: number };
 }
 
 const PROFILES: Record<Profile, RandomLabelsScale> = {
   quick: { limitTrain: 2000, limitTest: 2000, targetAccuracy: 0.9, maxEpochs: 150 },
-  full: { targetAccuracy: 0.9, maxEpochs: 400 },
+  // Adam at a constant 1e-3 memorizes all 60,000 images slowly (78.3% after
+  // 400 epochs, 3,744 s); each drop of the rate lets it keep more of what it
+  // fitted (PyTorch replica: 53.9% -> 60.1% in the epoch after the first).
+  full: { targetAccuracy: 0.9, maxEpochs: 600, lrDrops: { epochs: [60, 120, 180], factor: 0.3 } },
 };
 
 export const randomLabelsModel = sequential(
@@ -54,14 +59,14 @@ export function randomLabelsStudy(scales: Record<Profile, RandomLabelsScale> = P
             group: 'mnist',
             model: randomLabelsModel,
             data: { limitTrain: s.limitTrain, limitTest: s.limitTest, permuteTrainLabels: seed },
-            training: { epochs: s.maxEpochs, batchSize: BATCH, optimizer: 'adam', lr: LR, evalEvery: 1, stopAtTrainAccuracy: s.targetAccuracy },
+            training: { epochs: s.maxEpochs, batchSize: BATCH, optimizer: 'adam', lr: LR, lrDrops: s.lrDrops, evalEvery: 1, stopAtTrainAccuracy: s.targetAccuracy },
             seed,
           },
         ],
         settings: {
           model: `784-256-256-256-10 ReLU, ${resolveModel(randomLabelsModel).parameterCount.toLocaleString('en-US')} parameters, PyTorch's default initialization (seed ${seed})`,
           data: `MNIST, ${subset}; the training labels replaced by a permutation of themselves drawn with seed ${seed} (every class keeps its count; an image keeps its own label only by chance, about 1 in 10), the test labels real`,
-          training: `Adam ${LR}, batch ${BATCH}, cross-entropy, until an epoch's training accuracy (the mean over its batches) reaches ${formatPercent(s.targetAccuracy)} or ${s.maxEpochs} epochs; the test set is evaluated after every epoch`,
+          training: `Adam ${LR}${s.lrDrops ? ` times ${s.lrDrops.factor} after epochs ${s.lrDrops.epochs.join(', ')}` : ''}, batch ${BATCH}, cross-entropy, until an epoch's training accuracy (the mean over its batches) reaches ${formatPercent(s.targetAccuracy)} or ${s.maxEpochs} epochs; the test set is evaluated after every epoch`,
         },
       };
     },

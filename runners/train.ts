@@ -18,6 +18,8 @@ import { writeModelWeights } from '../src/runtime/checkpoint.ts';
 import { silentProgress, type Progress } from '../src/runtime/progress.ts';
 import type { ExecutionProviderName } from '../src/runtime/providers.ts';
 import { defaultStepsPerCall, Trainer } from '../src/runtime/trainer.ts';
+import { tuneConvFormulations } from '../src/runtime/convTuner.ts';
+import type { FormulationRecord } from '../src/autodiff/convFormulations.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomicWrite.ts';
 import { DivergenceError, INTERRUPTED_EXIT_CODE, InterruptedError, UserError } from '../src/util/errors.ts';
 import { existsSync } from 'node:fs';
@@ -44,6 +46,8 @@ export interface TrainConfig {
   runId?: string;
   /** Replace an existing run folder of the same id. */
   force?: boolean;
+  /** Measure each convolution's gradient formulations on this machine (convTuner.ts) instead of the fixed choice. */
+  tune?: boolean;
 }
 
 export interface EpochMetrics {
@@ -65,6 +69,8 @@ export interface RunMetrics {
   data: { source: string; train: number; test: number };
   optimizer: { name: string; config: Record<string, number | boolean> };
   software: { node: string; onnxruntime: string; hw1onnx: string };
+  /** For models with convolutions: each layer shape's gradient formulation, and whether it was measured here. */
+  convolutions?: { tuned: boolean; formulations: FormulationRecord[] };
   epochs: EpochMetrics[];
   totalSeconds: number;
 }
@@ -84,10 +90,12 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
     throw new UserError(`run folder ${dir} exists already; choose another --run-id, or pass --force to replace it`);
   }
 
+  const tuned = config.tune ? await tuneConvFormulations(model, { batchSize: config.batchSize, ep: config.ep, threads: config.threads }) : undefined;
   const trainer = await Trainer.create(model, optimizer, initializeParameters(model, config.seed), {
     ep: config.ep,
     threads: config.threads,
     stepsPerCall: config.stepsPerCall ?? defaultStepsPerCall(model, config.batchSize),
+    convFormulations: tuned?.chooser,
   });
   writeFileAtomic(join(dir, 'train_step.onnx'), trainer.trainStepModel);
   const metrics: RunMetrics = {
@@ -98,6 +106,7 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
     data: { source: data.source, train: data.train.count, test: data.test.count },
     optimizer: { name: optimizer.name, config: { ...optimizer.config } },
     software: { node: process.version, onnxruntime: ort.env.versions.common, hw1onnx: VERSION },
+    ...(trainer.convFormulations.length ? { convolutions: { tuned: !!tuned, formulations: trainer.convFormulations } } : {}),
     epochs: [],
     totalSeconds: 0,
   };

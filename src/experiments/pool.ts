@@ -15,6 +15,7 @@ export interface RunJob {
   seed: number;
   ep: ExecutionProviderName;
   threads: number;
+  tune?: boolean;
   outDir: string;
   dataDir?: string;
 }

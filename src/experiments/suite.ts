@@ -28,6 +28,8 @@ export interface SuiteOptions {
   /** Where CIFAR-10 is, for the runs that need it (`run --data-dir`). */
   dataDir?: string;
   threads?: number;
+  /** Measure each convolution's gradient formulations on this machine (`--no-tune` turns it off). */
+  tune?: boolean;
   /** URL of the module that exports `experiments`, for worker threads (runners/index.ts). */
   registry: string;
 }
@@ -63,7 +65,7 @@ export async function runSuite(experiments: readonly Experiment[], options: Suit
   const missingData: string[] = [];
   let done = 0;
   const runOne = async ({ experiment, spec }: { experiment: Experiment; spec: RunSpec }) => {
-    const job = { experiment: experiment.id, profile: options.profile, seed: options.seed, ep: options.ep, threads, outDir: options.outDir, dataDir: options.dataDir };
+    const job = { experiment: experiment.id, profile: options.profile, seed: options.seed, ep: options.ep, threads, tune: options.tune, outDir: options.outDir, dataDir: options.dataDir };
     let result;
     try {
       if (pool) result = await pool.run({ ...job, key: spec.key });

@@ -11,7 +11,7 @@ parentPort!.on('message', async (job: RunJob) => {
   try {
     const experiment = experiments.find((e) => e.id === job.experiment)!;
     const spec = experiment.plan(job.profile, job.seed).runs.find((run) => run.key === job.key)!;
-    const result = await executeRun(spec, { experiment: job.experiment, profile: job.profile, ep: job.ep, threads: job.threads, outDir: job.outDir, dataDir: job.dataDir });
+    const result = await executeRun(spec, { experiment: job.experiment, profile: job.profile, ep: job.ep, threads: job.threads, tune: job.tune, outDir: job.outDir, dataDir: job.dataDir });
     parentPort!.postMessage({ ok: true, result });
   } catch (error) {
     parentPort!.postMessage({ ok: false, message: (error as Error).message, name: (error as Error).name });

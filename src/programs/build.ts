@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { fixedFormulation, withConvFormulations, type ConvChooser, type FormulationRecord } from '../autodiff/convFormulations.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { Model } from '../nn/model.ts';
 import { serializeGraph } from '../onnx/writer.ts';
@@ -15,9 +16,21 @@ export interface BuildOptions {
   dtype?: FloatType;
   /** The optimizer baked into train_step.onnx and gradnorm_step.onnx; Adam with PyTorch's defaults unless given. */
   optimizer?: Optimizer;
+  /** Each convolution's gradient formulation (a tuned chooser); default the fixed choice. */
+  convFormulations?: ConvChooser;
 }
 
 export function modelPrograms(model: Model, options: BuildOptions = {}): Record<string, Graph> {
+  return modelProgramsWithFormulations(model, options).graphs;
+}
+
+/** The programs and which gradient formulation each of their Conv nodes got. */
+export function modelProgramsWithFormulations(model: Model, options: BuildOptions = {}): { graphs: Record<string, Graph>; formulations: FormulationRecord[] } {
+  const { result: graphs, formulations } = withConvFormulations(options.convFormulations ?? fixedFormulation, () => allPrograms(model, options));
+  return { graphs, formulations };
+}
+
+function allPrograms(model: Model, options: BuildOptions): Record<string, Graph> {
   const dtype = options.dtype ?? 'float32';
   const optimizer = options.optimizer ?? adam();
   return {
@@ -38,14 +51,14 @@ export function modelPrograms(model: Model, options: BuildOptions = {}): Record<
 /** Writes graphs/<model>/*.onnx and manifest.json (each file atomically). */
 export function writeModelPrograms(model: Model, outDir: string, options: BuildOptions = {}): { dir: string; manifest: Manifest; bytes: number } {
   const dir = join(outDir, model.name);
-  const graphs = modelPrograms(model, options);
+  const { graphs, formulations } = modelProgramsWithFormulations(model, options);
   let bytes = 0;
   for (const [key, graph] of Object.entries(graphs)) {
     const data = serializeGraph(graph);
     bytes += data.byteLength;
     writeFileAtomic(join(dir, `${key}.onnx`), data);
   }
-  const manifest = manifestFor(model, options.dtype ?? 'float32', options.optimizer ?? adam(), graphs);
+  const manifest = manifestFor(model, options.dtype ?? 'float32', options.optimizer ?? adam(), graphs, { tuned: !!options.convFormulations, formulations });
   writeJsonAtomic(join(dir, 'manifest.json'), manifest);
   return { dir, manifest, bytes };
 }

@@ -1,3 +1,4 @@
+import type { FormulationRecord } from '../autodiff/convFormulations.ts';
 import type { Shape } from '../ir/shape.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { Model, Task } from '../nn/model.ts';
@@ -30,9 +31,17 @@ export interface Manifest {
   opset: number;
   irVersion: number;
   graphs: Record<string, GraphEntry>;
+  /** Models with convolutions: each layer shape's gradient formulation in these graphs, and whether it was measured at build time. */
+  convolutions?: { tuned: boolean; formulations: FormulationRecord[] };
 }
 
-export function manifestFor(model: Model, dtype: FloatType, optimizer: Optimizer, graphs: Record<string, Graph>): Manifest {
+export function manifestFor(
+  model: Model,
+  dtype: FloatType,
+  optimizer: Optimizer,
+  graphs: Record<string, Graph>,
+  convolutions?: { tuned: boolean; formulations: FormulationRecord[] },
+): Manifest {
   const target = targetSignature(model, dtype);
   return {
     format: MANIFEST_FORMAT,
@@ -60,5 +69,6 @@ export function manifestFor(model: Model, dtype: FloatType, optimizer: Optimizer
         { file: `${key}.onnx`, doc: graph.docString, inputs: graph.inputs.map((v) => v.name), outputs: graph.outputs.map((o) => o.name) },
       ]),
     ),
+    ...(convolutions?.formulations.length ? { convolutions } : {}),
   };
 }

@@ -5,6 +5,7 @@
  */
 import type * as ort from 'onnxruntime-node';
 import { floatArray, type FloatArray } from '../ir/dtype.ts';
+import { fixedFormulation, withConvFormulations, type ConvChooser, type FormulationRecord } from '../autodiff/convFormulations.ts';
 import type { Model } from '../nn/model.ts';
 import type { ParameterValues } from '../nn/init.ts';
 import { serializeGraph } from '../onnx/writer.ts';
@@ -56,6 +57,11 @@ export interface TrainerOptions extends RuntimeOptions {
    * false leaves it out of the step graphs: about 8% faster on an MNIST MLP.
    */
   gradientNorms?: boolean;
+  /**
+   * Which gradient formulation each convolution takes (a tuned chooser from
+   * convTuner.ts); default the fixed choice. Results agree to float rounding.
+   */
+  convFormulations?: ConvChooser;
 }
 
 /**
@@ -74,6 +80,8 @@ export class Trainer {
   /** Optimizer steps taken so far; the next step is number stepCount + 1. */
   stepCount = 0;
   readonly trainStepModel: Uint8Array;
+  /** The gradient formulation each Conv layer of the step graphs got. */
+  convFormulations: FormulationRecord[] = [];
 
   private constructor(
     readonly model: Model,
@@ -152,12 +160,16 @@ export class Trainer {
     }
     // Sessions are opened last, after the inputs are checked, so a bad argument leaks none.
     const stepOptions = { gradNorm: options.gradientNorms !== false };
-    const trainStepModel = serializeGraph(trainStepGraph(model, optimizer, dtype, stepOptions));
-    const trainSession = await createSession(trainStepModel, options);
+    const { result: graphs, formulations } = withConvFormulations(options.convFormulations ?? fixedFormulation, () => ({
+      trainStep: serializeGraph(trainStepGraph(model, optimizer, dtype, stepOptions)),
+      multiStep: stepsPerCall > 1 ? serializeGraph(multiStepTrainGraph(model, optimizer, dtype, stepOptions)) : null,
+    }));
+    const trainSession = await createSession(graphs.trainStep, options);
     const evalSession = await createSession(serializeGraph(evalGraph(model, dtype)), options);
-    const multiStepSession =
-      stepsPerCall > 1 ? await createSession(serializeGraph(multiStepTrainGraph(model, optimizer, dtype, stepOptions)), options) : null;
-    return new Trainer(model, optimizer, dtype, trainSession, evalSession, parameters, states, trainStepModel, multiStepSession, stepsPerCall, stepOptions.gradNorm);
+    const multiStepSession = graphs.multiStep ? await createSession(graphs.multiStep, options) : null;
+    const trainer = new Trainer(model, optimizer, dtype, trainSession, evalSession, parameters, states, graphs.trainStep, multiStepSession, stepsPerCall, stepOptions.gradNorm);
+    trainer.convFormulations = formulations;
+    return trainer;
   }
 
   /** A copy of the current parameters. */

@@ -5,7 +5,8 @@ import * as ort from 'onnxruntime-node';
 import { grad } from '../../src/autodiff/engine.ts';
 import { Graph, type Value } from '../../src/ir/graph.ts';
 import { add, mul, reduceSum, tanh } from '../../src/ir/ops.ts';
-import { averagePool, conv, convTranspose, maxPool } from '../../src/ir/spatialOps.ts';
+import { averagePool, conv, convTranspose, maxPool, tilingMaxPool } from '../../src/ir/spatialOps.ts';
+import { applicableFormulations, fixedFormulation, withConvFormulations, type ConvFormulation, type ConvLayerShape } from '../../src/autodiff/convFormulations.ts';
 import { serializeGraph } from '../../src/onnx/writer.ts';
 import { createSession } from '../../src/runtime/session.ts';
 
@@ -28,8 +29,27 @@ interface Case {
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/pytorch-reference.json', import.meta.url), 'utf8')) as { torch: string; cases: Case[] };
 
-function apply(testCase: Case, inputs: Value[]): Value {
+/** How a case is built: the op itself, or for a tiling max pooling the SpaceToDepth + ReduceMax form the MaxPool2d layer uses. */
+type Variant = { label: string; formulation?: ConvFormulation; tiling?: boolean };
+
+function variants(testCase: Case, inputs: Case['inputs']): Variant[] {
   const a = testCase.attributes;
+  if (testCase.kind === 'Conv') {
+    const [x, w] = [inputs[0]!.shape, inputs[1]!.shape];
+    const shape: ConvLayerShape = { dtype: 'float32', inChannels: x[1]!, outChannels: w[0]!, height: x[2]!, width: x[3]!, kernel: [w[2]!, w[3]!], strides: a.strides, pads: a.pads, dilations: a.dilations ?? [1, 1], group: 1 };
+    const applicable = applicableFormulations(shape);
+    return applicable.weightGradient.flatMap((weightGradient) =>
+      applicable.inputGradient.map((inputGradient) => ({ label: `, dW by ${weightGradient}, dX by ${inputGradient}`, formulation: { weightGradient, inputGradient } })),
+    );
+  }
+  const k = a.kernel?.[0];
+  const tiling = testCase.kind === 'MaxPool' && a.kernel![1] === k && a.strides.every((s) => s === k) && a.pads.every((p) => p === 0) && inputs[0]!.shape.slice(2).every((n) => n % k! === 0);
+  return tiling ? [{ label: ' (MaxPool)' }, { label: ' (as a tiling: SpaceToDepth + ReduceMax)', tiling: true }] : [{ label: '' }];
+}
+
+function apply(testCase: Case, inputs: Value[], variant: Variant): Value {
+  const a = testCase.attributes;
+  if (variant.tiling) return tilingMaxPool(mul(inputs[0]!, inputs[0]!), a.kernel![0]);
   switch (testCase.kind) {
     case 'Conv':
       return conv(inputs[0]!, inputs[1]!, inputs[2]!, { strides: a.strides, pads: a.pads, dilations: a.dilations });
@@ -56,38 +76,43 @@ function relativeDifference(actual: ArrayLike<number>, expected: number[]): numb
 
 describe(`spatial rules against PyTorch ${fixture.torch} (float32, first and second order)`, () => {
   for (const testCase of fixture.cases) {
-    it(testCase.name, async () => {
-      const graph = new Graph('pytorch-reference');
-      const inputs = testCase.inputs.map((input, i) => graph.addInput(`in${i}`, 'float32', input.shape));
-      const directions = testCase.inputs.map((input, i) => graph.addInput(`v${i}`, 'float32', input.shape));
-      const out = apply(testCase, inputs);
-      const objective = reduceSum(mul(tanh(out), graph.constant('float32', testCase.r.shape, testCase.r.data)));
-      const gradients = grad(objective, inputs);
-      const probe = gradients.map((g, i) => reduceSum(mul(g, directions[i]!))).reduce((sum, term) => add(sum, term));
-      const hvp = grad(probe, inputs, { scope: 'hvp' });
-      graph.addOutput('out', out);
-      graph.addOutput('objective', objective);
-      gradients.forEach((g, i) => graph.addOutput(`grad${i}`, g));
-      hvp.forEach((h, i) => graph.addOutput(`hvp${i}`, h));
+    for (const variant of variants(testCase, testCase.inputs)) {
+      it(`${testCase.name}${variant.label}`, async () => {
+        const { result: graph } = withConvFormulations(variant.formulation ? () => variant.formulation! : fixedFormulation, () => {
+          const graph = new Graph('pytorch-reference');
+          const inputs = testCase.inputs.map((input, i) => graph.addInput(`in${i}`, 'float32', input.shape));
+          const directions = testCase.inputs.map((input, i) => graph.addInput(`v${i}`, 'float32', input.shape));
+          const out = apply(testCase, inputs, variant);
+          const objective = reduceSum(mul(tanh(out), graph.constant('float32', testCase.r.shape, testCase.r.data)));
+          const gradients = grad(objective, inputs);
+          const probe = gradients.map((g, i) => reduceSum(mul(g, directions[i]!))).reduce((sum, term) => add(sum, term));
+          const hvp = grad(probe, inputs, { scope: 'hvp' });
+          graph.addOutput('out', out);
+          graph.addOutput('objective', objective);
+          gradients.forEach((g, i) => graph.addOutput(`grad${i}`, g));
+          hvp.forEach((h, i) => graph.addOutput(`hvp${i}`, h));
+          return graph;
+        });
 
-      const session = await createSession(serializeGraph(graph), { threads: 1 });
-      const feeds: Record<string, ort.Tensor> = {};
-      testCase.inputs.forEach((input, i) => {
-        feeds[`in${i}`] = new ort.Tensor('float32', Float32Array.from(input.data), input.shape);
-        feeds[`v${i}`] = new ort.Tensor('float32', Float32Array.from(testCase.v[i]!), input.shape);
+        const session = await createSession(serializeGraph(graph), { threads: 1 });
+        const feeds: Record<string, ort.Tensor> = {};
+        testCase.inputs.forEach((input, i) => {
+          feeds[`in${i}`] = new ort.Tensor('float32', Float32Array.from(input.data), input.shape);
+          feeds[`v${i}`] = new ort.Tensor('float32', Float32Array.from(testCase.v[i]!), input.shape);
+        });
+        const result = await session.run(feeds);
+        assert.deepEqual(result.out!.dims, testCase.output.shape);
+        assert.ok(relativeDifference(result.out!.data as Float32Array, testCase.output.data) < 1e-5, 'forward output');
+        testCase.grads.forEach((expected, i) => {
+          const error = relativeDifference(result[`grad${i}`]!.data as Float32Array, expected);
+          assert.ok(error < 1e-4, `gradient of input ${i}: relative difference ${error.toExponential(2)}`);
+        });
+        testCase.hvp.forEach((expected, i) => {
+          const error = relativeDifference(result[`hvp${i}`]!.data as Float32Array, expected);
+          assert.ok(error < 1e-4, `Hessian-vector product of input ${i}: relative difference ${error.toExponential(2)}`);
+        });
+        await session.release();
       });
-      const result = await session.run(feeds);
-      assert.deepEqual(result.out!.dims, testCase.output.shape);
-      assert.ok(relativeDifference(result.out!.data as Float32Array, testCase.output.data) < 1e-5, 'forward output');
-      testCase.grads.forEach((expected, i) => {
-        const error = relativeDifference(result[`grad${i}`]!.data as Float32Array, expected);
-        assert.ok(error < 1e-4, `gradient of input ${i}: relative difference ${error.toExponential(2)}`);
-      });
-      testCase.hvp.forEach((expected, i) => {
-        const error = relativeDifference(result[`hvp${i}`]!.data as Float32Array, expected);
-        assert.ok(error < 1e-4, `Hessian-vector product of input ${i}: relative difference ${error.toExponential(2)}`);
-      });
-      await session.release();
-    });
+    }
   }
 });

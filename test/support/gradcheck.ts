@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
+import { fixedFormulation, withConvFormulations, type ConvFormulation } from '../../src/autodiff/convFormulations.ts';
 import { grad } from '../../src/autodiff/engine.ts';
 import { Graph, type Value } from '../../src/ir/graph.ts';
 import { add, mul, reduceSum } from '../../src/ir/ops.ts';
@@ -34,7 +35,7 @@ const relativeError = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.
 export async function checkGradients(
   build: (...inputs: Value[]) => Value,
   specs: InputSpec[],
-  options: { seed?: number; order?: 1 | 2; step?: number; tolerance?: number; wrt?: number[]; dtype?: 'float32' | 'float64' } = {},
+  options: { seed?: number; order?: 1 | 2; step?: number; tolerance?: number; wrt?: number[]; dtype?: 'float32' | 'float64'; convFormulation?: ConvFormulation } = {},
 ): Promise<GradCheckResult> {
   const random = new Random(options.seed ?? 7);
   const order = options.order ?? 1;
@@ -47,23 +48,29 @@ export async function checkGradients(
   const TypedArray = single ? Float32Array : Float64Array;
   const wrtIndices = options.wrt ?? specs.map((_, i) => i);
 
-  const graph = new Graph('gradcheck');
-  const inputs = specs.map((spec, i) => graph.addInput(`x${i}`, dtype, spec.shape));
-  const out = graph.withScope('forward', () => build(...inputs));
-  const weights = Array.from({ length: out.shape.reduce<number>((a, d) => a * (d as number), 1) }, () => random.uniform(-1, 1));
-  const objective = reduceSum(mul(out, graph.constant(dtype, out.shape as number[], weights)));
-  const wrt = wrtIndices.map((i) => inputs[i]!);
-  let gradients = grad(objective, wrt);
-  let probe: Value = objective;
-  let directions: Value[] = [];
-  if (order === 2) {
-    // s = <grad f, u> with a fixed u; grad s = H u, checked against finite differences of <grad f, u>.
-    directions = wrt.map((x, i) => graph.addInput(`u${i}`, dtype, x.shape));
-    probe = graph.withScope('probe', () => gradients.map((g, i) => reduceSum(mul(g, directions[i]!))).reduce((a, b) => add(a, b)));
-    gradients = grad(probe, wrt, { scope: 'second' });
-  }
-  graph.addOutput('probe', probe);
-  gradients.forEach((g, i) => graph.addOutput(`grad${i}`, g));
+  // The gradient graphs are built with the given convolution formulation in force (the fixed choice otherwise).
+  const chooser = options.convFormulation ? () => options.convFormulation! : fixedFormulation;
+  const { result: built } = withConvFormulations(chooser, () => {
+    const graph = new Graph('gradcheck');
+    const inputs = specs.map((spec, i) => graph.addInput(`x${i}`, dtype, spec.shape));
+    const out = graph.withScope('forward', () => build(...inputs));
+    const weights = Array.from({ length: out.shape.reduce<number>((a, d) => a * (d as number), 1) }, () => random.uniform(-1, 1));
+    const objective = reduceSum(mul(out, graph.constant(dtype, out.shape as number[], weights)));
+    const wrt = wrtIndices.map((i) => inputs[i]!);
+    let gradients = grad(objective, wrt);
+    let probe: Value = objective;
+    let directions: Value[] = [];
+    if (order === 2) {
+      // s = <grad f, u> with a fixed u; grad s = H u, checked against finite differences of <grad f, u>.
+      directions = wrt.map((x, i) => graph.addInput(`u${i}`, dtype, x.shape));
+      probe = graph.withScope('probe', () => gradients.map((g, i) => reduceSum(mul(g, directions[i]!))).reduce((a, b) => add(a, b)));
+      gradients = grad(probe, wrt, { scope: 'second' });
+    }
+    graph.addOutput('probe', probe);
+    gradients.forEach((g, i) => graph.addOutput(`grad${i}`, g));
+    return { graph, wrt, directions, gradients };
+  });
+  const { graph, wrt, directions, gradients } = built;
   const session = await createSession(serializeGraph(graph), { threads: 1 });
 
   const point = specs.map((spec) => Float64Array.from({ length: size(spec.shape) }, () => (spec.sample ?? ((r) => r.uniform(-1, 1)))(random)));

@@ -24,10 +24,12 @@ import { mulGradient } from './Mul.ts';
 import { negGradient } from './Neg.ts';
 import { padGradient } from './Pad.ts';
 import { powGradient } from './Pow.ts';
+import { reduceMaxGradient } from './ReduceMax.ts';
 import { reduceMeanGradient } from './ReduceMean.ts';
 import { reduceSumGradient } from './ReduceSum.ts';
 import { reduceSumSquareGradient } from './ReduceSumSquare.ts';
 import { reluGradient } from './Relu.ts';
+import { depthToSpaceGradient, spaceToDepthGradient } from './SpaceToDepth.ts';
 import { reshapeGradient } from './Reshape.ts';
 import { scatterElementsGradient } from './ScatterElements.ts';
 import { sigmoidGradient } from './Sigmoid.ts';
@@ -50,6 +52,7 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   Conv: convGradient,
   ConvTranspose: convTransposeGradient,
   Cos: cosGradient,
+  DepthToSpace: depthToSpaceGradient,
   Div: divGradient,
   Dropout: dropoutGradient,
   Exp: expGradient,
@@ -67,6 +70,7 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   Neg: negGradient,
   Pad: padGradient,
   Pow: powGradient,
+  ReduceMax: reduceMaxGradient,
   ReduceMean: reduceMeanGradient,
   ReduceSum: reduceSumGradient,
   ReduceSumSquare: reduceSumSquareGradient,
@@ -78,6 +82,7 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   Slice: sliceGradient,
   Split: splitGradient,
   Softmax: softmaxGradient,
+  SpaceToDepth: spaceToDepthGradient,
   Sqrt: sqrtGradient,
   Squeeze: reshapeGradient,
   Sub: subGradient,

@@ -6,6 +6,11 @@ import { writeModelPrograms } from '../../programs/build.ts';
 import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 import { UserError } from '../../util/errors.ts';
 import { float32OnlyLayers } from '../../nn/float64Support.ts';
+import { tuneConvFormulations } from '../../runtime/convTuner.ts';
+import { tuneByDefault } from '../flags.ts';
+
+/** The batch size graphs are tuned at by `build` (N stays symbolic in them). */
+const TUNING_BATCH = 64;
 
 export const buildCommand = {
   command: 'build <what>',
@@ -18,9 +23,10 @@ export const buildCommand = {
       .option('dtype', { choices: ['float32', 'float64'] as const, default: 'float32' as const, requiresArg: true, describe: 'element type of the graphs' })
       .option('list', { type: 'boolean', default: false, describe: 'list the models with their parameter counts and exit' })
       .option('summary', { type: 'boolean', default: false, describe: 'print each model\'s layer table' })
+      .option('tune', { type: 'boolean', default: tuneByDefault(), describe: `choose each convolution's gradient formulation by measuring on this machine at batch ${TUNING_BATCH} (cached); --no-tune (or HW1_TUNE=off) uses the fixed choice` })
       .example('$0 build models', 'writes graphs/<model>/ for every model in models/')
       .example('$0 build models --list', 'lists the models'),
-  handler: (args: { out: string; model?: string[]; dtype: 'float32' | 'float64'; list: boolean; summary: boolean }) => {
+  handler: async (args: { out: string; model?: string[]; dtype: 'float32' | 'float64'; list: boolean; summary: boolean; tune: boolean }) => {
     if (args.list) {
       for (const declaration of allModelDeclarations()) {
         const model = resolveModel(declaration);
@@ -44,7 +50,8 @@ export const buildCommand = {
     }
     for (const model of models) {
       if (args.summary) console.log(modelSummary(model) + '\n');
-      const { dir, manifest, bytes } = writeModelPrograms(model, args.out, { dtype: args.dtype });
+      const tuned = args.tune ? await tuneConvFormulations(model, { batchSize: TUNING_BATCH, dtype: args.dtype }) : undefined;
+      const { dir, manifest, bytes } = writeModelPrograms(model, args.out, { dtype: args.dtype, convFormulations: tuned?.chooser });
       console.log(`${model.name}: ${Object.keys(manifest.graphs).length} graphs (${(bytes / 1024).toFixed(1)} KiB) + manifest.json -> ${dir}/`);
     }
   },

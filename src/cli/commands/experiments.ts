@@ -11,7 +11,7 @@ import { recordedRuns } from '../../experiments/store.ts';
 import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 import { terminalProgress } from '../../runtime/progress.ts';
 import { EXECUTION_PROVIDERS } from '../../runtime/providers.ts';
-import { providerFlag, wholeNumberFlag } from '../flags.ts';
+import { providerFlag, tuneByDefault, wholeNumberFlag } from '../flags.ts';
 import { UserError } from '../../util/errors.ts';
 
 const registry = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '../../../runners/index.ts')).href;
@@ -37,6 +37,7 @@ export const runCommand = {
       .option('jobs', { type: 'number', requiresArg: true, default: 1, describe: 'independent runs executed in parallel worker threads' })
       .option('threads', { type: 'number', requiresArg: true, describe: 'intra-op threads per run (default: cores / jobs)' })
       .option('force', { type: 'boolean', default: false, describe: 'run again even where a finished result exists' })
+      .option('tune', { type: 'boolean', default: tuneByDefault(), describe: 'measure each convolution\'s gradient formulations on this machine (cached); --no-tune (or HW1_TUNE=off) uses the fixed choice' })
       .option('shard', { type: 'string', requiresArg: true, describe: 'K/N: run only the K-th of N slices of the runs (cluster job arrays)' })
       .option('out', { type: 'string', requiresArg: true, default: 'out', describe: 'output folder' })
       .option('data-dir', { type: 'string', requiresArg: true, describe: 'where CIFAR-10 is (MNIST comes packaged)' })
@@ -64,6 +65,7 @@ export const runCommand = {
         jobs: wholeNumberFlag('jobs', args.jobs, 1),
         threads: args.threads === undefined ? undefined : wholeNumberFlag('threads', args.threads, 1),
         force: Boolean(args.force),
+        tune: Boolean(args.tune),
         shard: args.shard === undefined ? undefined : parseShard(String(args.shard)),
         outDir: String(args.out),
         dataDir: args['data-dir'] as string | undefined,

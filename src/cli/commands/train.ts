@@ -4,7 +4,7 @@ import { modelNames } from '../../nn/registry.ts';
 import { OPTIMIZER_NAMES, optimizerByName } from '../../optim/index.ts';
 import { terminalProgress } from '../../runtime/progress.ts';
 import { EXECUTION_PROVIDERS } from '../../runtime/providers.ts';
-import { numberFlag, providerFlag, wholeNumberFlag } from '../flags.ts';
+import { numberFlag, providerFlag, tuneByDefault, wholeNumberFlag } from '../flags.ts';
 import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 import { UserError } from '../../util/errors.ts';
 
@@ -30,6 +30,7 @@ export const trainCommand = {
       .option('out', { type: 'string', requiresArg: true, default: 'out', describe: 'output folder' })
       .option('run-id', { type: 'string', requiresArg: true, describe: 'name of the run folder (default: model-optimizer-seed-time)' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing run folder of the same --run-id' })
+      .option('tune', { type: 'boolean', default: tuneByDefault(), describe: 'measure each convolution\'s gradient formulations on this machine (cached); --no-tune (or HW1_TUNE=off) uses the fixed choice' })
       .example('$0 train mnist-dnn --epochs 3 --batch 64 --optimizer adam --lr 1e-3 --seed 1', 'the walking skeleton run'),
   handler: async (args: Record<string, unknown>) => {
     const optional = (name: string) => (args[name] === undefined ? undefined : wholeNumberFlag(name, args[name], 1));
@@ -62,6 +63,7 @@ export const trainCommand = {
         outDir: String(args.out),
         runId,
         force: Boolean(args.force),
+        tune: Boolean(args.tune),
       },
       terminalProgress(),
     ).then(({ dir }) => console.log(`wrote ${dir}/ (metrics.json, weights.safetensors, train_step.onnx, curves.png)`));

@@ -1,0 +1,57 @@
+/**
+ * A convolution's weight gradient as one matrix product over im2col columns:
+ * dW[o, c, a, b] = Σ_{n,y,x} dY[n, o, y, x] · Xpad[n, c, y·s + a·d, x·s + b·d].
+ *
+ * The columns come from one Gather on X's rows in NHWC order ([N, H·W, C],
+ * indexed along H·W by a constant table of every window position), so each
+ * gathered element is a contiguous block of C floats; the product is one Gemm
+ * dYᵀ[O, N·Ho·Wo] × cols[N·Ho·Wo, kH·kW·C]. With many input channels this is
+ * several times faster on onnxruntime's CPU provider than today's
+ * convolution with batch and channels swapped (B2's conv2, 16 channels: 1.9
+ * against 5.5 ms); with one channel the blocks are single floats and it is
+ * slower (convFormulations.ts chooses). Every op has a rule of its own, so
+ * second derivatives follow.
+ */
+import type { Value } from '../../ir/graph.ts';
+import { flatten, gather, gemm, pad, reshape, transpose } from '../../ir/ops.ts';
+import { convOutputSize, type ResolvedConv2d } from '../../ir/spatialOps.ts';
+
+/** The row (of H·W) each output position y, x and kernel offset a, b reads, after padding; [Ho, Wo, kH·kW]. */
+export function windowRowIndices(height: number, width: number, kernel: [number, number], c: ResolvedConv2d): { indices: number[]; shape: [number, number, number] } {
+  const paddedH = height + c.pads[0] + c.pads[2];
+  const paddedW = width + c.pads[1] + c.pads[3];
+  const outH = convOutputSize(height, kernel[0], c.strides[0], c.pads[0], c.pads[2], c.dilations[0]);
+  const outW = convOutputSize(width, kernel[1], c.strides[1], c.pads[1], c.pads[3], c.dilations[1]);
+  const indices: number[] = [];
+  for (let y = 0; y < outH; y++) {
+    for (let x = 0; x < outW; x++) {
+      for (let a = 0; a < kernel[0]; a++) {
+        for (let b = 0; b < kernel[1]; b++) indices.push((y * c.strides[0] + a * c.dilations[0]) * paddedW + x * c.strides[1] + b * c.dilations[1]);
+      }
+    }
+  }
+  if (paddedH * paddedW <= Math.max(...indices)) throw new Error('windowRowIndices: a window reaches past the padded input');
+  return { indices, shape: [outH, outW, kernel[0] * kernel[1]] };
+}
+
+/** X [N, C, H, W] -> columns [N·Ho·Wo, kH·kW·C] (window offset major, channel minor). */
+export function im2colColumns(x: Value, kernel: [number, number], c: ResolvedConv2d): Value {
+  const [, channels, height, width] = x.shape as [unknown, number, number, number];
+  const padded = c.pads.some((p) => p !== 0) ? pad(x, [0, 0, c.pads[0], c.pads[1], 0, 0, c.pads[2], c.pads[3]]) : x;
+  const paddedH = height + c.pads[0] + c.pads[2];
+  const paddedW = width + c.pads[1] + c.pads[3];
+  const rows = reshape(transpose(padded, [0, 2, 3, 1]), [0, paddedH * paddedW, channels], { name: 'nhwc_rows' });
+  const { indices, shape } = windowRowIndices(height, width, kernel, c);
+  const windows = gather(rows, rows.graph.constant('int64', shape, indices), 1, { name: 'im2col' });
+  return flatten(windows, 3, { name: 'columns' });
+}
+
+/** dW [O, C, kH, kW] from X [N, C, H, W] and dY [N, O, Ho, Wo] by im2col and one Gemm. */
+export function im2colWeightGradient(x: Value, dy: Value, kernel: [number, number], c: ResolvedConv2d): Value {
+  const channels = x.shape[1] as number;
+  const outChannels = dy.shape[1] as number;
+  const columns = im2colColumns(x, kernel, c);
+  const dyRows = flatten(transpose(dy, [0, 2, 3, 1]), 3, { name: 'dy_rows' });
+  const product = gemm(dyRows, columns, null, { transA: true, name: 'dW_matrix' });
+  return transpose(reshape(product, [outChannels, kernel[0], kernel[1], channels]), [0, 3, 1, 2], { name: 'dW' });
+}
