@@ -6,6 +6,8 @@
  * first, with its share of the step and totals per op type.
  *
  *   npm run bench:profile -- [--model mnist-cnn] [--batch 64] [--steps 200] [--threads 2] [--top 25] [--no-tune]
+ *
+ * Convolutions take the formulations tuned for this machine, as runs do, unless --no-tune (or HW1_TUNE=off).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,8 @@ import { findModel } from '../src/nn/registry.ts';
 import { serializeGraph } from '../src/onnx/writer.ts';
 import { adam } from '../src/optim/adam.ts';
 import { stateInputName, trainStepGraph } from '../src/programs/programs.ts';
+import { fixedFormulation, withConvFormulations } from '../src/autodiff/convFormulations.ts';
+import { tuneByDefault, tuneConvFormulations } from '../src/runtime/convTuner.ts';
 import { Random } from '../src/util/random.ts';
 
 const { values } = parseArgs({
@@ -26,6 +30,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '200' },
     threads: { type: 'string', default: '2' },
     top: { type: 'string', default: '25' },
+    'no-tune': { type: 'boolean', default: false },
   },
 });
 const model = findModel(values.model!);
@@ -34,8 +39,11 @@ const steps = Number(values.steps);
 const warmup = Math.min(20, Math.floor(steps / 4));
 const optimizer = adam();
 
+const tune = !values['no-tune'] && tuneByDefault();
+const tuned = tune ? await tuneConvFormulations(model, { batchSize: batch, threads: Number(values.threads) }) : undefined;
+const { result: step, formulations } = withConvFormulations(tuned?.chooser ?? fixedFormulation, () => serializeGraph(trainStepGraph(model, optimizer, 'float32', { gradNorm: false })));
 const dir = mkdtempSync(join(tmpdir(), 'hw1-profile-'));
-const session = await ort.InferenceSession.create(serializeGraph(trainStepGraph(model, optimizer, 'float32', { gradNorm: false })), {
+const session = await ort.InferenceSession.create(step, {
   executionProviders: ['cpu'],
   intraOpNumThreads: Number(values.threads),
   interOpNumThreads: 1,
@@ -97,6 +105,9 @@ const sortedWall = wall.slice(warmup).sort((a, b) => a - b);
 const medianWall = sortedWall[Math.floor(sortedWall.length / 2)]!;
 
 console.log(`${model.name}, batch ${batch}, ${values.threads} threads: ${timedRuns} timed steps after ${warmup} warm-up`);
+for (const f of formulations.filter((f) => f.layers.some((name) => name.startsWith('forward/')))) {
+  console.log(`${f.layers.filter((name) => name.startsWith('forward/')).join(', ')} (${f.shape}): dW by ${f.weightGradient}, dX by ${f.inputGradient}${tune ? ' (tuned)' : ' (fixed choice)'}`);
+}
 console.log(`median step ${medianWall.toFixed(2)} ms wall; kernels ${kernelMs.toFixed(2)} ms per step (the rest is the call: feeds, fetches, allocation)\n`);
 console.log('| node | op | ms per step | share |\n| --- | --- | ---: | ---: |');
 for (const n of nodes.slice(0, Number(values.top))) console.log(`| ${n.name} | ${n.op} | ${n.ms.toFixed(3)} | ${((100 * n.ms) / kernelMs).toFixed(1)}% |`);

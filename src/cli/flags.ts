@@ -44,8 +44,3 @@ export function providerFlag(value: unknown): ExecutionProviderName {
   if (!isExecutionProvider(ep)) throw new UserError(`unknown execution provider "${ep}" (choose one of: ${EXECUTION_PROVIDERS.join(', ')})`);
   return ep;
 }
-
-/** --tune's default: on, unless HW1_TUNE=off (the test runner sets it, so tests always use the fixed choice). */
-export function tuneByDefault(env: NodeJS.ProcessEnv = process.env): boolean {
-  return !/^(off|0|false|no)$/i.test(env.HW1_TUNE ?? '');
-}

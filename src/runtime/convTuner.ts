@@ -76,6 +76,11 @@ export interface TuningResult {
   choices: Array<{ shape: string; choice: ConvFormulation; source: 'measured' | 'cache' }>;
 }
 
+/** Whether commands tune by default: yes, unless HW1_TUNE=off (the test runner sets it, so tests always use the fixed choice). */
+export function tuneByDefault(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !/^(off|0|false|no)$/i.test(env.HW1_TUNE ?? '');
+}
+
 export function defaultTuningCacheFile(): string {
   const base = process.env.HW1_CACHE_DIR ?? (process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'hw1-onnx') : join(homedir(), '.cache', 'hw1-onnx'));
   return join(base, 'conv-tuning.json');

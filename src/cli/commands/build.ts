@@ -6,8 +6,7 @@ import { writeModelPrograms } from '../../programs/build.ts';
 import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 import { UserError } from '../../util/errors.ts';
 import { float32OnlyLayers } from '../../nn/float64Support.ts';
-import { tuneConvFormulations } from '../../runtime/convTuner.ts';
-import { tuneByDefault } from '../flags.ts';
+import { tuneByDefault, tuneConvFormulations } from '../../runtime/convTuner.ts';
 
 /** The batch size graphs are tuned at by `build` (N stays symbolic in them). */
 const TUNING_BATCH = 64;

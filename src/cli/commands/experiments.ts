@@ -8,10 +8,11 @@ import { runSuite } from '../../experiments/suite.ts';
 import { PROFILES, type Profile } from '../../experiments/types.ts';
 import { writeReport } from '../../report/report.ts';
 import { recordedRuns } from '../../experiments/store.ts';
+import { tuneByDefault } from '../../runtime/convTuner.ts';
 import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 import { terminalProgress } from '../../runtime/progress.ts';
 import { EXECUTION_PROVIDERS } from '../../runtime/providers.ts';
-import { providerFlag, tuneByDefault, wholeNumberFlag } from '../flags.ts';
+import { providerFlag, wholeNumberFlag } from '../flags.ts';
 import { UserError } from '../../util/errors.ts';
 
 const registry = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '../../../runners/index.ts')).href;

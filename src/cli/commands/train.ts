@@ -4,7 +4,8 @@ import { modelNames } from '../../nn/registry.ts';
 import { OPTIMIZER_NAMES, optimizerByName } from '../../optim/index.ts';
 import { terminalProgress } from '../../runtime/progress.ts';
 import { EXECUTION_PROVIDERS } from '../../runtime/providers.ts';
-import { numberFlag, providerFlag, tuneByDefault, wholeNumberFlag } from '../flags.ts';
+import { numberFlag, providerFlag, wholeNumberFlag } from '../flags.ts';
+import { tuneByDefault } from '../../runtime/convTuner.ts';
 import { ensureWritableFolder } from '../../util/atomicWrite.ts';
 import { UserError } from '../../util/errors.ts';
 
