@@ -50,6 +50,25 @@ describe('emitted graphs', () => {
     assert.deepEqual(checkOnnxFiles(files), []);
   });
 
+  it('record in the manifest which gradient formulation each convolution layer got', () => {
+    for (const model of models) {
+      const manifest = JSON.parse(readFileSync(join(outDir, model.name, 'manifest.json'), 'utf8')) as Manifest;
+      const convLayers = model.layers.filter((layer) => layer.type === 'Conv2d').map((layer) => `forward/${layer.name}/Conv`);
+      if (convLayers.length === 0) {
+        assert.equal(manifest.convolutions, undefined, model.name);
+        continue;
+      }
+      assert.equal(manifest.convolutions!.tuned, false);
+      for (const layer of convLayers) {
+        const entry = manifest.convolutions!.formulations.find((f) => f.layers.includes(layer));
+        assert.ok(entry, `${model.name}: ${layer} is recorded`);
+        // The fixed choice: im2col from 8 input channels.
+        const inChannels = Number(/C(\d+)->/.exec(entry.shape)![1]);
+        assert.equal(entry.weightGradient, inChannels >= 8 ? 'im2col-gemm' : 'swapped-conv', `${model.name}: ${layer}`);
+      }
+    }
+  });
+
   it('have the manifest\'s inputs and outputs, types and shapes, opset 17', () => {
     for (const model of models) {
       const manifest = JSON.parse(readFileSync(join(outDir, model.name, 'manifest.json'), 'utf8')) as Manifest;

@@ -22,7 +22,7 @@ export const buildCommand = {
       .option('dtype', { choices: ['float32', 'float64'] as const, default: 'float32' as const, requiresArg: true, describe: 'element type of the graphs' })
       .option('list', { type: 'boolean', default: false, describe: 'list the models with their parameter counts and exit' })
       .option('summary', { type: 'boolean', default: false, describe: 'print each model\'s layer table' })
-      .option('tune', { type: 'boolean', default: tuneByDefault(), describe: `choose each convolution's gradient formulation by measuring on this machine at batch ${TUNING_BATCH} (cached); --no-tune (or HW1_TUNE=off) uses the fixed choice` })
+      .option('tune', { type: 'boolean', default: tuneByDefault(), describe: `pick convolution gradients by timing them here at batch ${TUNING_BATCH} (cached); --no-tune: fixed` })
       .example('$0 build models', 'writes graphs/<model>/ for every model in models/')
       .example('$0 build models --list', 'lists the models'),
   handler: async (args: { out: string; model?: string[]; dtype: 'float32' | 'float64'; list: boolean; summary: boolean; tune: boolean }) => {

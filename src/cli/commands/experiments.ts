@@ -38,7 +38,7 @@ export const runCommand = {
       .option('jobs', { type: 'number', requiresArg: true, default: 1, describe: 'independent runs executed in parallel worker threads' })
       .option('threads', { type: 'number', requiresArg: true, describe: 'intra-op threads per run (default: cores / jobs)' })
       .option('force', { type: 'boolean', default: false, describe: 'run again even where a finished result exists' })
-      .option('tune', { type: 'boolean', default: tuneByDefault(), describe: 'measure each convolution\'s gradient formulations on this machine (cached); --no-tune (or HW1_TUNE=off) uses the fixed choice' })
+      .option('tune', { type: 'boolean', default: tuneByDefault(), describe: 'pick convolution gradients by timing them here (cached); --no-tune: fixed' })
       .option('shard', { type: 'string', requiresArg: true, describe: 'K/N: run only the K-th of N slices of the runs (cluster job arrays)' })
       .option('out', { type: 'string', requiresArg: true, default: 'out', describe: 'output folder' })
       .option('data-dir', { type: 'string', requiresArg: true, describe: 'where CIFAR-10 is (MNIST comes packaged)' })

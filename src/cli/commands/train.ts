@@ -31,7 +31,7 @@ export const trainCommand = {
       .option('out', { type: 'string', requiresArg: true, default: 'out', describe: 'output folder' })
       .option('run-id', { type: 'string', requiresArg: true, describe: 'name of the run folder (default: model-optimizer-seed-time)' })
       .option('force', { type: 'boolean', default: false, describe: 'replace an existing run folder of the same --run-id' })
-      .option('tune', { type: 'boolean', default: tuneByDefault(), describe: 'measure each convolution\'s gradient formulations on this machine (cached); --no-tune (or HW1_TUNE=off) uses the fixed choice' })
+      .option('tune', { type: 'boolean', default: tuneByDefault(), describe: 'pick convolution gradients by timing them here (cached); --no-tune: fixed' })
       .example('$0 train mnist-dnn --epochs 3 --batch 64 --optimizer adam --lr 1e-3 --seed 1', 'the walking skeleton run'),
   handler: async (args: Record<string, unknown>) => {
     const optional = (name: string) => (args[name] === undefined ? undefined : wholeNumberFlag(name, args[name], 1));
