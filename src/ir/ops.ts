@@ -425,12 +425,6 @@ export function reduceSumSquare(x: Value, axes?: number[], keepdims = false, opt
   return single('ReduceSumSquare', [x], x.dtype, reducedShape(x, axes, keepdims, 'ReduceSumSquare'), attributes, options);
 }
 
-/** Maximum over one axis (opset 17 takes axes as an attribute); its rule sends the gradient to the first maximal element. */
-export function reduceMax(x: Value, axis: number, keepdims = false, options: OpOptions = {}): Value {
-  const a = normalizeAxis(axis, x.rank, 'ReduceMax');
-  return single('ReduceMax', [x], x.dtype, reducedShape(x, [a], keepdims, 'ReduceMax'), { axes: ints([a]), keepdims: int(keepdims ? 1 : 0) }, options);
-}
-
 export function argMax(x: Value, axis: number, keepdims = false, options: OpOptions = {}): Value {
   const shapeOut = reducedShape(x, [axis], keepdims, 'ArgMax');
   return single('ArgMax', [x], 'int64', shapeOut, { axis: int(axis), keepdims: int(keepdims ? 1 : 0) }, options);

@@ -6,7 +6,7 @@
  */
 import type { Attribute, Value } from './graph.ts';
 import { formatShape, type Dim } from './shape.ts';
-import { reduceMax, reshape, type OpOptions } from './ops.ts';
+import { shape, type OpOptions } from './ops.ts';
 
 export interface Conv2dAttributes {
   strides?: [number, number];
@@ -146,50 +146,18 @@ export function maxPool(x: Value, attributes: Pool2dAttributes, options: OpOptio
 }
 
 /**
- * Blocks of b x b pixels moved into channels: [N, C, H, W] -> [N, b·b·C, H/b, W/b],
- * channel (i·b + j)·C + c holding pixel (h·b + i, w·b + j) of channel c.
+ * MaxPool's adjoint for windows that do not overlap: x (shaped as MaxPool's
+ * output) placed at `indices` (MaxPool's Indices output, flat over N·C·H·W)
+ * in zeros of `like`'s shape. Overlapping windows can share an index, which
+ * MaxUnpool overwrites instead of summing: callers use a scatter-add there.
  */
-export function spaceToDepth(x: Value, blockSize: number, options: OpOptions = {}): Value {
-  const [h, w] = staticSpatial('SpaceToDepth', x);
-  const channels = x.shape[1];
-  if (h % blockSize || w % blockSize || typeof channels !== 'number') throw new Error(`SpaceToDepth: ${formatShape(x.shape)} does not split into ${blockSize}x${blockSize} blocks`);
-  return x.graph.addNode('SpaceToDepth', [x], [{ dtype: x.dtype, shape: [x.shape[0]!, channels * blockSize * blockSize, h / blockSize, w / blockSize] }], { blocksize: int(blockSize) }, {
-    nameHint: options.name,
-    docString: options.doc,
-  })[0]!;
-}
-
-/** The inverse of spaceToDepth (DepthToSpace in DCR mode). */
-export function depthToSpace(x: Value, blockSize: number, options: OpOptions = {}): Value {
-  const [h, w] = staticSpatial('DepthToSpace', x);
-  const channels = x.shape[1];
-  if (typeof channels !== 'number' || channels % (blockSize * blockSize)) throw new Error(`DepthToSpace: ${formatShape(x.shape)} has no multiple of ${blockSize * blockSize} channels`);
-  const attributes = { blocksize: int(blockSize), mode: { kind: 'string', value: 'DCR' } as Attribute };
-  return x.graph.addNode('DepthToSpace', [x], [{ dtype: x.dtype, shape: [x.shape[0]!, channels / (blockSize * blockSize), h * blockSize, w * blockSize] }], attributes, {
-    nameHint: options.name,
-    docString: options.doc,
-  })[0]!;
-}
-
-/** Whether a max pooling is a tiling: square window equal to its stride, no padding, and the input divides into windows. */
-export function isTilingPool(x: Value, attributes: Pool2dAttributes): boolean {
+export function maxUnpool(x: Value, indices: Value, like: Value, attributes: Pool2dAttributes, options: OpOptions = {}): Value {
   const p = resolvePool2d(attributes);
-  const [h, w] = staticSpatial('MaxPool', x);
-  const k = p.kernel[0];
-  return p.kernel[1] === k && p.strides[0] === k && p.strides[1] === k && p.pads.every((v) => v === 0) && h % k === 0 && w % k === 0 && typeof x.shape[1] === 'number';
-}
-
-/**
- * A tiling max pooling as SpaceToDepth and one ReduceMax over the window
- * axis: the same numbers as MaxPool, and on onnxruntime's CPU provider 3x
- * faster forward than MaxPool (whose Indices output the scatter gradient
- * needed), with a gradient (ReduceMax's rule: the first maximal element, as
- * MaxPool's indices and PyTorch choose) that needs no scatter.
- */
-export function tilingMaxPool(x: Value, kernel: number, options: OpOptions = {}): Value {
-  const [h, w] = staticSpatial('MaxPool', x);
-  const windows = reshape(spaceToDepth(x, kernel), [0, kernel * kernel, x.shape[1] as number, h / kernel, w / kernel], { name: 'windows' });
-  return reduceMax(windows, 1, false, { name: options.name ?? 'max', doc: options.doc });
+  if (p.strides[0] < p.kernel[0] || p.strides[1] < p.kernel[1]) throw new Error(`MaxUnpool: windows ${p.kernel} overlap at strides ${p.strides}`);
+  return x.graph.addNode('MaxUnpool', [x, indices, shape(like)], [{ dtype: x.dtype, shape: like.shape }], { kernel_shape: ints(p.kernel), strides: ints(p.strides), pads: ints(p.pads) }, {
+    nameHint: options.name,
+    docString: options.doc,
+  })[0]!;
 }
 
 /** AveragePool counting padded positions, as PyTorch's AvgPool2d default (count_include_pad=True). */

@@ -47,7 +47,7 @@ import {
   type OpOptions,
 } from '../ir/ops.ts';
 import { formatShape, type Dim } from '../ir/shape.ts';
-import { averagePool, conv, convOutputSize, dropout, isTilingPool, maxPool, tilingMaxPool } from '../ir/spatialOps.ts';
+import { averagePool, conv, convOutputSize, dropout, maxPool } from '../ir/spatialOps.ts';
 import type { DecodedAttribute, DecodedNode, DecodedTensor } from '../onnx/decode.ts';
 
 /** A tensor known while the graph is built: its entries are numbers, or the batch size's symbol in shape arithmetic. */
@@ -393,9 +393,7 @@ export const IMPORTED_OPS: Readonly<Record<string, OpTranslation>> = {
       const dilations = pair(call, 'dilations', [1, 1]);
       if (dilations.some((d) => d !== 1)) call.fail(`attribute dilations=[${dilations}] is not supported`, 'use dilation=1 in nn.MaxPool2d');
       if (call.int('storage_order', 0) !== 0) call.fail('attribute storage_order=1 (column-major indices) is not supported', 'export with the default storage order');
-      const geometry = poolGeometry(call, x, 'nn.MaxPool2d');
-      // As the MaxPool2d layer: a tiling window takes the faster SpaceToDepth + ReduceMax form (same values and gradient).
-      const y = isTilingPool(x, geometry) ? tilingMaxPool(x, geometry.kernel[0]!, call.options) : maxPool(x, geometry, call.options).y;
+      const { y } = maxPool(x, poolGeometry(call, x, 'nn.MaxPool2d'), call.options);
       return [value(y), { kind: 'unavailable', reason: "MaxPool's Indices output, which hw1-onnx does not import" }];
     },
   },

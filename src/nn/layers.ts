@@ -1,7 +1,7 @@
 /** The layers a model declaration can use. Each states its shape rule and its forward ops. */
 import { flatten as flattenOp, gemm, relu as reluOp, sigmoid as sigmoidOp, tanh as tanhOp } from '../ir/ops.ts';
 import type { Value } from '../ir/graph.ts';
-import { averagePool as averagePoolOp, conv as convOp, convOutputSize, dropout as dropoutOp, isTilingPool, maxPool as maxPoolOp, tilingMaxPool } from '../ir/spatialOps.ts';
+import { averagePool as averagePoolOp, conv as convOp, convOutputSize, dropout as dropoutOp, maxPool as maxPoolOp } from '../ir/spatialOps.ts';
 import type { LayerDeclaration } from './layer.ts';
 
 class LayerShapeError extends Error {}
@@ -130,7 +130,7 @@ function pool(type: 'MaxPool2d' | 'AvgPool2d', namePrefix: string) {
         outputShape: [channels, windowOutput(height, kh, sh, ph, 'window'), windowOutput(width, kw, sw, pw, 'window')],
         parameters: [],
         attributes: { kernel_size: [kh, kw], stride: [sh, sw], padding: [ph, pw] },
-        apply: (x) => (type === 'AvgPool2d' ? averagePoolOp(x, attributes) : isTilingPool(x, attributes) ? tilingMaxPool(x, kh) : maxPoolOp(x, attributes).y),
+        apply: (x) => (type === 'MaxPool2d' ? maxPoolOp(x, attributes).y : averagePoolOp(x, attributes)),
       };
     },
   });

@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { grad } from '../../src/autodiff/engine.ts';
 import { Graph, type Value } from '../../src/ir/graph.ts';
 import { add, mul, reduceSum, tanh } from '../../src/ir/ops.ts';
-import { averagePool, conv, convTranspose, maxPool, tilingMaxPool } from '../../src/ir/spatialOps.ts';
+import { averagePool, conv, convTranspose, maxPool } from '../../src/ir/spatialOps.ts';
 import { applicableFormulations, fixedFormulation, withConvFormulations, type ConvFormulation, type ConvLayerShape } from '../../src/autodiff/convFormulations.ts';
 import { serializeGraph } from '../../src/onnx/writer.ts';
 import { createSession } from '../../src/runtime/session.ts';
@@ -29,8 +29,8 @@ interface Case {
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/pytorch-reference.json', import.meta.url), 'utf8')) as { torch: string; cases: Case[] };
 
-/** How a case is built: the op itself, or for a tiling max pooling the SpaceToDepth + ReduceMax form the MaxPool2d layer uses. */
-type Variant = { label: string; formulation?: ConvFormulation; tiling?: boolean };
+/** A Conv case is built once per gradient formulation it admits. */
+type Variant = { label: string; formulation?: ConvFormulation };
 
 function variants(testCase: Case, inputs: Case['inputs']): Variant[] {
   const a = testCase.attributes;
@@ -42,14 +42,11 @@ function variants(testCase: Case, inputs: Case['inputs']): Variant[] {
       applicable.inputGradient.map((inputGradient) => ({ label: `, dW by ${weightGradient}, dX by ${inputGradient}`, formulation: { weightGradient, inputGradient } })),
     );
   }
-  const k = a.kernel?.[0];
-  const tiling = testCase.kind === 'MaxPool' && a.kernel![1] === k && a.strides.every((s) => s === k) && a.pads.every((p) => p === 0) && inputs[0]!.shape.slice(2).every((n) => n % k! === 0);
-  return tiling ? [{ label: ' (MaxPool)' }, { label: ' (as a tiling: SpaceToDepth + ReduceMax)', tiling: true }] : [{ label: '' }];
+  return [{ label: '' }];
 }
 
-function apply(testCase: Case, inputs: Value[], variant: Variant): Value {
+function apply(testCase: Case, inputs: Value[]): Value {
   const a = testCase.attributes;
-  if (variant.tiling) return tilingMaxPool(mul(inputs[0]!, inputs[0]!), a.kernel![0]);
   switch (testCase.kind) {
     case 'Conv':
       return conv(inputs[0]!, inputs[1]!, inputs[2]!, { strides: a.strides, pads: a.pads, dilations: a.dilations });
@@ -82,7 +79,7 @@ describe(`spatial rules against PyTorch ${fixture.torch} (float32, first and sec
           const graph = new Graph('pytorch-reference');
           const inputs = testCase.inputs.map((input, i) => graph.addInput(`in${i}`, 'float32', input.shape));
           const directions = testCase.inputs.map((input, i) => graph.addInput(`v${i}`, 'float32', input.shape));
-          const out = apply(testCase, inputs, variant);
+          const out = apply(testCase, inputs);
           const objective = reduceSum(mul(tanh(out), graph.constant('float32', testCase.r.shape, testCase.r.data)));
           const gradients = grad(objective, inputs);
           const probe = gradients.map((g, i) => reduceSum(mul(g, directions[i]!))).reduce((sum, term) => add(sum, term));

@@ -20,16 +20,15 @@ import { logGradient } from './Log.ts';
 import { logSoftmaxGradient } from './LogSoftmax.ts';
 import { matMulGradient } from './MatMul.ts';
 import { maxPoolGradient } from './MaxPool.ts';
+import { maxUnpoolGradient } from './MaxUnpool.ts';
 import { mulGradient } from './Mul.ts';
 import { negGradient } from './Neg.ts';
 import { padGradient } from './Pad.ts';
 import { powGradient } from './Pow.ts';
-import { reduceMaxGradient } from './ReduceMax.ts';
 import { reduceMeanGradient } from './ReduceMean.ts';
 import { reduceSumGradient } from './ReduceSum.ts';
 import { reduceSumSquareGradient } from './ReduceSumSquare.ts';
 import { reluGradient } from './Relu.ts';
-import { depthToSpaceGradient, spaceToDepthGradient } from './SpaceToDepth.ts';
 import { reshapeGradient } from './Reshape.ts';
 import { scatterElementsGradient } from './ScatterElements.ts';
 import { sigmoidGradient } from './Sigmoid.ts';
@@ -52,7 +51,6 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   Conv: convGradient,
   ConvTranspose: convTransposeGradient,
   Cos: cosGradient,
-  DepthToSpace: depthToSpaceGradient,
   Div: divGradient,
   Dropout: dropoutGradient,
   Exp: expGradient,
@@ -66,11 +64,11 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   LogSoftmax: logSoftmaxGradient,
   MatMul: matMulGradient,
   MaxPool: maxPoolGradient,
+  MaxUnpool: maxUnpoolGradient,
   Mul: mulGradient,
   Neg: negGradient,
   Pad: padGradient,
   Pow: powGradient,
-  ReduceMax: reduceMaxGradient,
   ReduceMean: reduceMeanGradient,
   ReduceSum: reduceSumGradient,
   ReduceSumSquare: reduceSumSquareGradient,
@@ -82,7 +80,6 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   Slice: sliceGradient,
   Split: splitGradient,
   Softmax: softmaxGradient,
-  SpaceToDepth: spaceToDepthGradient,
   Sqrt: sqrtGradient,
   Squeeze: reshapeGradient,
   Sub: subGradient,
