@@ -111,6 +111,10 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
     totalSeconds: 0,
   };
   progress.log(modelSummary(model));
+  for (const f of trainer.convFormulations) {
+    const layers = f.layers.filter((name) => name.startsWith('forward/')).map((name) => name.split('/')[1]);
+    if (layers.length) progress.log(`${layers.join(', ')}: weight gradient by ${f.weightGradient}, input gradient by ${f.inputGradient} (${tuned ? 'timed on this machine' : 'fixed choice, --no-tune'})`);
+  }
   progress.log(`run ${runId}: ${model.name} (${model.parameterCount.toLocaleString('en-US')} parameters), ${data.train.count} training examples, ${optimizer.name} lr ${config.lr}, batch ${config.batchSize}, ep ${config.ep}`);
 
   const random = new Random(config.seed);

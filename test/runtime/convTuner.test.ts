@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fixedFormulation, withConvFormulations, type ConvFormulation } from '../../src/autodiff/convFormulations.ts';
 import { loadMnist } from '../../src/data/mnist.ts';
+import { executeRun } from '../../src/experiments/executeRun.ts';
+import type { RunSpec } from '../../src/experiments/types.ts';
 import { conv2d, dense, flatten, maxPool2d, relu } from '../../src/nn/layers.ts';
 import { initializeParameters } from '../../src/nn/init.ts';
 import { resolveModel, sequential } from '../../src/nn/model.ts';
@@ -111,6 +113,34 @@ describe('convolution tuner', () => {
         [['forward/conv1/Conv'], 'swapped-conv', 'conv-transpose'],
       ],
     );
+  });
+
+  it('a run measures when asked (cache in $HW1_CACHE_DIR) and records each layer\'s formulation and whether it was tuned', async () => {
+    const spec: RunSpec = {
+      key: 'tuned',
+      label: 'tuned',
+      group: 'mnist',
+      model: sequential('tuned-run-cnn', { description: 'test', task: 'classification', inputShape: [1, 28, 28], dataset: 'mnist' }, [conv2d(8, 5), relu(), maxPool2d(2), conv2d(8, 5), relu(), flatten(), dense(10)]),
+      data: { limitTrain: 64, limitTest: 32 },
+      training: { epochs: 1, batchSize: 16, optimizer: 'adam', lr: 1e-3, evalEvery: 1 },
+      seed: 1,
+    };
+    const previous = process.env.HW1_CACHE_DIR;
+    process.env.HW1_CACHE_DIR = join(folder, 'run-cache');
+    try {
+      const options = { experiment: 'tuning', profile: 'quick' as const, outDir: join(folder, 'out'), ep: 'cpu' as const, threads: 1 };
+      const tuned = await executeRun(spec, { ...options, tune: true });
+      assert.equal(tuned.convolutions!.tuned, true);
+      assert.ok(existsSync(join(folder, 'run-cache', 'conv-tuning.json')), 'the choice is cached where HW1_CACHE_DIR says');
+      const fixed = await executeRun(spec, options);
+      assert.equal(fixed.convolutions!.tuned, false);
+      for (const result of [tuned, fixed]) {
+        assert.deepEqual(result.convolutions!.formulations.flatMap((f) => f.layers.filter((name) => name.startsWith('forward/'))).sort(), ['forward/conv1/Conv', 'forward/conv2/Conv']);
+      }
+    } finally {
+      if (previous === undefined) delete process.env.HW1_CACHE_DIR;
+      else process.env.HW1_CACHE_DIR = previous;
+    }
   });
 
   it('every formulation trains to the same weights to float tolerance', async () => {
