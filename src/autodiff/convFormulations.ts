@@ -56,11 +56,12 @@ export function applicableFormulations(s: ConvLayerShape): { weightGradient: Wei
 }
 
 /**
- * The choice without measuring, from the measurements on B2's shapes (2-core
- * AMD EPYC and Intel Xeon, onnxruntime 1.30): im2col's Gather copies blocks of
- * C floats, so it wins from about 8 input channels (conv2, 16 channels: 1.9
- * against 5.5 ms) and loses with 1 (conv1: 4.7 against 1.2 ms); ConvTranspose
- * did the input gradient fastest on every shape measured.
+ * The choice without measuring, from the tuner's measurements on B2's shapes
+ * (batch 64, 2 threads, 2-core AMD EPYC, onnxruntime 1.30): im2col's Gather
+ * copies blocks of C floats, so it wins with many input channels (conv2, 16
+ * channels: 3.7 against 9.1 ms) and loses with one (conv1: 5.9 against 1.9
+ * ms); ConvTranspose did the input gradient fastest on every shape measured
+ * (conv2: 3.5 against 6.5 ms by the flipped Conv).
  */
 export const fixedFormulation: ConvChooser = (s) => ({
   weightGradient: s.group === 1 && s.inChannels >= 8 ? 'im2col-gemm' : 'swapped-conv',

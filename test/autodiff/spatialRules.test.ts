@@ -30,6 +30,7 @@ const convCases: Array<{ label: string; x: number[]; w: number[]; attributes: Pa
   { label: '3x3, stride 2, padding 1', x: [2, 2, 7, 7], w: [3, 2, 3, 3], attributes: { strides: [2, 2], pads: [1, 1, 1, 1] } },
   { label: '2x3, stride (2,1), asymmetric padding, dilation 2', x: [1, 3, 8, 7], w: [2, 3, 2, 3], attributes: { strides: [2, 1], pads: [1, 0, 0, 2], dilations: [2, 1] } },
   { label: '5x5 as LeNet', x: [2, 1, 12, 12], w: [4, 1, 5, 5], attributes: {} },
+  { label: '3x3, stride 1, asymmetric padding, 9 channels', x: [2, 9, 5, 6], w: [2, 9, 3, 3], attributes: { pads: [1, 0, 2, 1] } },
 ];
 
 function convLayerShape(x: number[], w: number[], attributes: Parameters<typeof conv>[3]): ConvLayerShape {
