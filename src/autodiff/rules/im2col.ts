@@ -5,7 +5,7 @@
  * The columns come from one Gather on X's rows in NHWC order ([N, H·W, C],
  * indexed along H·W by a constant table of every window position), so each
  * gathered element is a contiguous block of C floats; the product is one Gemm
- * dYᵀ[O, N·Ho·Wo] × cols[N·Ho·Wo, kH·kW·C]. With many input channels this is
+ * dY[O, N·Ho·Wo] (N and O swapped) × cols[N·Ho·Wo, kH·kW·C]. With many input channels this is
  * several times faster on onnxruntime's CPU provider than today's
  * convolution with batch and channels swapped (B2's conv2, 16 channels: 1.9
  * against 5.5 ms); with one channel the blocks are single floats and it is
@@ -51,7 +51,9 @@ export function im2colWeightGradient(x: Value, dy: Value, kernel: [number, numbe
   const channels = x.shape[1] as number;
   const outChannels = dy.shape[1] as number;
   const columns = im2colColumns(x, kernel, c);
-  const dyRows = flatten(transpose(dy, [0, 2, 3, 1]), 3, { name: 'dy_rows' });
-  const product = gemm(dyRows, columns, null, { transA: true, name: 'dW_matrix' });
+  // dY as [O, N·Ho·Wo] (rows in the columns' n, y, x order): swapping N and O moves blocks of Ho·Wo
+  // floats, and a Gemm without transA runs faster in MLAS than dY's NHWC rows with transA (2.1 against 2.5 ms).
+  const dyByChannel = flatten(transpose(dy, [1, 0, 2, 3]), 1, { name: 'dy_by_channel' });
+  const product = gemm(dyByChannel, columns, null, { name: 'dW_matrix' });
   return transpose(reshape(product, [outChannels, kernel[0], kernel[1], channels]), [0, 3, 1, 2], { name: 'dW' });
 }
