@@ -18,8 +18,7 @@ import { writeModelWeights } from '../src/runtime/checkpoint.ts';
 import { silentProgress, type Progress } from '../src/runtime/progress.ts';
 import type { ExecutionProviderName } from '../src/runtime/providers.ts';
 import { defaultStepsPerCall, Trainer } from '../src/runtime/trainer.ts';
-import { tuneConvFormulations } from '../src/runtime/convTuner.ts';
-import type { FormulationRecord } from '../src/autodiff/convFormulations.ts';
+import type { ConvolutionsRecord } from '../src/autodiff/convFormulations.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomicWrite.ts';
 import { DivergenceError, INTERRUPTED_EXIT_CODE, InterruptedError, UserError } from '../src/util/errors.ts';
 import { existsSync } from 'node:fs';
@@ -70,7 +69,7 @@ export interface RunMetrics {
   optimizer: { name: string; config: Record<string, number | boolean> };
   software: { node: string; onnxruntime: string; hw1onnx: string };
   /** For models with convolutions: each layer shape's gradient formulation, and whether it was measured here. */
-  convolutions?: { tuned: boolean; formulations: FormulationRecord[] };
+  convolutions?: ConvolutionsRecord;
   epochs: EpochMetrics[];
   totalSeconds: number;
 }
@@ -90,12 +89,11 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
     throw new UserError(`run folder ${dir} exists already; choose another --run-id, or pass --force to replace it`);
   }
 
-  const tuned = config.tune ? await tuneConvFormulations(model, { batchSize: config.batchSize, ep: config.ep, threads: config.threads }) : undefined;
   const trainer = await Trainer.create(model, optimizer, initializeParameters(model, config.seed), {
     ep: config.ep,
     threads: config.threads,
     stepsPerCall: config.stepsPerCall ?? defaultStepsPerCall(model, config.batchSize),
-    convFormulations: tuned?.chooser,
+    tuneBatchSize: config.tune ? config.batchSize : undefined,
   });
   writeFileAtomic(join(dir, 'train_step.onnx'), trainer.trainStepModel);
   const metrics: RunMetrics = {
@@ -106,14 +104,14 @@ export async function runTraining(config: TrainConfig, progress: Progress = sile
     data: { source: data.source, train: data.train.count, test: data.test.count },
     optimizer: { name: optimizer.name, config: { ...optimizer.config } },
     software: { node: process.version, onnxruntime: ort.env.versions.common, hw1onnx: VERSION },
-    ...(trainer.convFormulations.length ? { convolutions: { tuned: !!tuned, formulations: trainer.convFormulations } } : {}),
+    ...(trainer.convolutions ? { convolutions: trainer.convolutions } : {}),
     epochs: [],
     totalSeconds: 0,
   };
   progress.log(modelSummary(model));
-  for (const f of trainer.convFormulations) {
+  for (const f of trainer.convolutions?.formulations ?? []) {
     const layers = f.layers.filter((name) => name.startsWith('forward/')).map((name) => name.split('/')[1]);
-    if (layers.length) progress.log(`${layers.join(', ')}: weight gradient by ${f.weightGradient}, input gradient by ${f.inputGradient} (${tuned ? 'timed on this machine' : 'fixed choice, --no-tune'})`);
+    if (layers.length) progress.log(`${layers.join(', ')}: weight gradient by ${f.weightGradient}, input gradient by ${f.inputGradient} (${trainer.convolutions!.tuned ? 'timed on this machine' : 'fixed choice, --no-tune'})`);
   }
   progress.log(`run ${runId}: ${model.name} (${model.parameterCount.toLocaleString('en-US')} parameters), ${data.train.count} training examples, ${optimizer.name} lr ${config.lr}, batch ${config.batchSize}, ep ${config.ep}`);
 

@@ -3,7 +3,7 @@ import { loadMnist } from '../../src/data/mnist.ts';
 import { initializeParameters } from '../../src/nn/init.ts';
 import { findModel } from '../../src/nn/registry.ts';
 import { adam } from '../../src/optim/adam.ts';
-import { tuneByDefault, tuneConvFormulations } from '../../src/runtime/convTuner.ts';
+import { tuneByDefault } from '../../src/runtime/convTuner.ts';
 import { defaultStepsPerCall, Trainer } from '../../src/runtime/trainer.ts';
 import { Random } from '../../src/util/random.ts';
 import { BENCH_DTYPE, BENCH_SEED, type Workload } from './workload.ts';
@@ -20,14 +20,13 @@ export function mnistEpochWorkload(name: string, modelName: string): Workload<Tr
     timed: `Trainer.trainEpoch (938 steps, ${defaultStepsPerCall(model, BATCH_SIZE)} per onnxruntime call, the shuffle and batch gathering; no per-step gradient norm, which the PyTorch loop does not compute either) and Trainer.evaluate on the test set (chunks of 1,000); not MNIST parsing, graph building or session creation`,
     async setup({ threads }) {
       loadMnist();
-      // As `hw1-onnx run` does: convolutions take the formulations measured on this machine (cached after the first time).
-      const tuned = tuneByDefault() ? await tuneConvFormulations(model, { batchSize: BATCH_SIZE, threads, dtype: BENCH_DTYPE }) : undefined;
       return Trainer.create(model, adam(), initializeParameters(model, BENCH_SEED, BENCH_DTYPE), {
         threads,
         dtype: BENCH_DTYPE,
         stepsPerCall: defaultStepsPerCall(model, BATCH_SIZE),
         gradientNorms: false,
-        convFormulations: tuned?.chooser,
+        // As `hw1-onnx run` does: convolutions take the formulations measured on this machine (cached after the first time).
+        tuneBatchSize: tuneByDefault() ? BATCH_SIZE : undefined,
       });
     },
     async run(trainer) {

@@ -91,6 +91,13 @@ export interface FormulationRecord {
   layers: string[];
 }
 
+/** What runs, training runs and manifests record of a model with convolutions. */
+export interface ConvolutionsRecord {
+  /** Measured on this machine (convTuner.ts), or the fixed choice. */
+  tuned: boolean;
+  formulations: FormulationRecord[];
+}
+
 /** Builds graphs with a chooser in force; returns the result and which formulation each Conv got. */
 export function withConvFormulations<T>(chooser: ConvChooser, build: () => T): { result: T; formulations: FormulationRecord[] } {
   const [previousChooser, previousRecord] = [activeChooser, activeRecord];

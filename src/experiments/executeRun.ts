@@ -16,7 +16,6 @@ import { forwardGraph } from '../programs/programs.ts';
 import type { ExecutionProviderName } from '../runtime/providers.ts';
 import { writeModelWeights } from '../runtime/checkpoint.ts';
 import { createSession } from '../runtime/session.ts';
-import { tuneConvFormulations } from '../runtime/convTuner.ts';
 import { defaultStepsPerCall, Trainer } from '../runtime/trainer.ts';
 import { DivergenceError } from '../util/errors.ts';
 import { Random } from '../util/random.ts';
@@ -48,13 +47,12 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
   const optimizer = optimizerByName(spec.training.optimizer, spec.training.optimizerOptions);
   const batchSize = spec.training.batchSize === 'full-batch' ? data.train.count : spec.training.batchSize;
   const seed = spec.runSeed ?? spec.seed;
-  const tuned = options.tune ? await tuneConvFormulations(model, { batchSize, ep: options.ep, threads: options.threads, dtype: spec.training.dtype }) : undefined;
   const trainer = await Trainer.create(model, optimizer, initializeParameters(model, seed, spec.training.dtype ?? 'float32'), {
     ep: options.ep,
     threads: options.threads,
     stepsPerCall: defaultStepsPerCall(model, batchSize),
     dtype: spec.training.dtype,
-    convFormulations: tuned?.chooser,
+    tuneBatchSize: options.tune ? batchSize : undefined,
   });
   const random = new Random(seed);
   const epochs: EpochRecord[] = [];
@@ -177,7 +175,7 @@ export async function executeRun(spec: RunSpec, options: ExecuteOptions): Promis
     status,
     message,
     ...(stoppedEarly ? { stoppedEarly } : {}),
-    ...(trainer.convFormulations.length ? { convolutions: { tuned: !!tuned, formulations: trainer.convFormulations } } : {}),
+    ...(trainer.convolutions ? { convolutions: trainer.convolutions } : {}),
     software: { node: process.version, onnxruntime: ort.env.versions.common, hw1onnx: VERSION },
     finishedAt: new Date().toISOString(),
   };

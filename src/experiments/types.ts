@@ -1,4 +1,4 @@
-import type { FormulationRecord } from '../autodiff/convFormulations.ts';
+import type { ConvolutionsRecord } from '../autodiff/convFormulations.ts';
 /**
  * The experiment framework's data types, defined once: what an experiment
  * plans (RunSpec), what one run records (RunResult), and what a finished or
@@ -129,7 +129,7 @@ export interface RunResult {
   /** Set when training.stopAtTrainAccuracy ended the run before its epoch limit. */
   stoppedEarly?: { epoch: number; reason: string };
   /** For models with convolutions: each layer shape's gradient formulation, and whether it was measured here (convTuner.ts) or the fixed choice. */
-  convolutions?: { tuned: boolean; formulations: FormulationRecord[] };
+  convolutions?: ConvolutionsRecord;
   message?: string;
   software: { node: string; onnxruntime: string; hw1onnx: string };
   finishedAt: string;

@@ -1,4 +1,4 @@
-import type { FormulationRecord } from '../autodiff/convFormulations.ts';
+import type { ConvolutionsRecord } from '../autodiff/convFormulations.ts';
 import type { Shape } from '../ir/shape.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { Model, Task } from '../nn/model.ts';
@@ -32,7 +32,7 @@ export interface Manifest {
   irVersion: number;
   graphs: Record<string, GraphEntry>;
   /** Models with convolutions: each layer shape's gradient formulation in these graphs, and whether it was measured at build time. */
-  convolutions?: { tuned: boolean; formulations: FormulationRecord[] };
+  convolutions?: ConvolutionsRecord;
 }
 
 export function manifestFor(
@@ -40,7 +40,7 @@ export function manifestFor(
   dtype: FloatType,
   optimizer: Optimizer,
   graphs: Record<string, Graph>,
-  convolutions?: { tuned: boolean; formulations: FormulationRecord[] },
+  convolutions?: ConvolutionsRecord,
 ): Manifest {
   const target = targetSignature(model, dtype);
   return {

@@ -23,7 +23,7 @@ import {
   type WeightGradientFormulation,
 } from '../autodiff/convFormulations.ts';
 import { vectorJacobianProducts } from '../autodiff/engine.ts';
-import { intAttribute, intsAttribute } from '../ir/attributes.ts';
+import { convLayerShapeOf } from '../autodiff/rules/convGeometry.ts';
 import { floatArray } from '../ir/dtype.ts';
 import { Graph } from '../ir/graph.ts';
 import { conv } from '../ir/spatialOps.ts';
@@ -97,20 +97,7 @@ export function convLayerShapes(model: Model, dtype: FloatType = 'float32'): Con
   const shapes = new Map<string, ConvLayerShape>();
   for (const node of graph.nodes) {
     if (node.opType !== 'Conv') continue;
-    const [x, w] = node.inputs as [Graph['inputs'][number], Graph['inputs'][number]];
-    const kernel = [w.shape[2], w.shape[3]] as [number, number];
-    const shape: ConvLayerShape = {
-      dtype,
-      inChannels: x.shape[1] as number,
-      outChannels: w.shape[0] as number,
-      height: x.shape[2] as number,
-      width: x.shape[3] as number,
-      kernel,
-      strides: (intsAttribute(node, 'strides') as [number, number] | undefined) ?? [1, 1],
-      pads: (intsAttribute(node, 'pads') as [number, number, number, number] | undefined) ?? [0, 0, 0, 0],
-      dilations: (intsAttribute(node, 'dilations') as [number, number] | undefined) ?? [1, 1],
-      group: intAttribute(node, 'group', 1),
-    };
+    const shape = convLayerShapeOf(node);
     shapes.set(convShapeKey(shape), shape);
   }
   return [...shapes.values()];
@@ -136,12 +123,17 @@ export async function tuneConvFormulations(model: Model, options: TuneOptions): 
     if (!entry) {
       const applicable = applicableFormulations(shape);
       const milliseconds: Record<string, number> = {};
-      const fastest = async <F extends string>(gradient: 'weight' | 'input', formulations: F[]): Promise<F> => {
-        let best = formulations[0]!;
+      const fastest = async <F extends Candidate['formulation']>(gradient: Candidate['gradient'], formulations: F[]): Promise<F> => {
+        if (formulations.length === 1) return formulations[0]!; // nothing to choose: not measured
+        let best: F = formulations[0]!;
+        let bestMs = Number.POSITIVE_INFINITY;
         for (const formulation of formulations) {
-          const ms = formulations.length > 1 ? await measure({ shape, batchSize: options.batchSize, gradient, formulation: formulation as Candidate['formulation'] }) : 0;
-          if (formulations.length > 1) milliseconds[`${gradient}:${formulation}`] = ms;
-          if (ms < (milliseconds[`${gradient}:${best}`] ?? Number.POSITIVE_INFINITY)) best = formulation;
+          const ms = await measure({ shape, batchSize: options.batchSize, gradient, formulation });
+          milliseconds[`${gradient}:${formulation}`] = ms;
+          if (ms < bestMs) {
+            best = formulation;
+            bestMs = ms;
+          }
         }
         return best;
       };

@@ -5,7 +5,8 @@
  */
 import type * as ort from 'onnxruntime-node';
 import { floatArray, type FloatArray } from '../ir/dtype.ts';
-import { fixedFormulation, withConvFormulations, type ConvChooser, type FormulationRecord } from '../autodiff/convFormulations.ts';
+import { fixedFormulation, withConvFormulations, type ConvChooser, type ConvolutionsRecord } from '../autodiff/convFormulations.ts';
+import { tuneConvFormulations } from './convTuner.ts';
 import type { Model } from '../nn/model.ts';
 import type { ParameterValues } from '../nn/init.ts';
 import { serializeGraph } from '../onnx/writer.ts';
@@ -58,9 +59,12 @@ export interface TrainerOptions extends RuntimeOptions {
    */
   gradientNorms?: boolean;
   /**
-   * Which gradient formulation each convolution takes (a tuned chooser from
-   * convTuner.ts); default the fixed choice. Results agree to float rounding.
+   * Measure each convolution's gradient formulations at this batch size
+   * (convTuner.ts, cached) and build with the fastest; otherwise the fixed
+   * choice. Results agree to float rounding.
    */
+  tuneBatchSize?: number;
+  /** A chooser to build with instead (tests force each formulation with it). */
   convFormulations?: ConvChooser;
 }
 
@@ -80,8 +84,8 @@ export class Trainer {
   /** Optimizer steps taken so far; the next step is number stepCount + 1. */
   stepCount = 0;
   readonly trainStepModel: Uint8Array;
-  /** The gradient formulation each Conv layer of the step graphs got. */
-  convFormulations: FormulationRecord[] = [];
+  /** For models with convolutions: the gradient formulation each Conv layer of the step graphs got, and whether it was tuned. */
+  convolutions?: ConvolutionsRecord;
 
   private constructor(
     readonly model: Model,
@@ -160,7 +164,9 @@ export class Trainer {
     }
     // Sessions are opened last, after the inputs are checked, so a bad argument leaks none.
     const stepOptions = { gradNorm: options.gradientNorms !== false };
-    const { result: graphs, formulations } = withConvFormulations(options.convFormulations ?? fixedFormulation, () => ({
+    const tuned = options.tuneBatchSize === undefined || options.convFormulations ? undefined : await tuneConvFormulations(model, { ...options, batchSize: options.tuneBatchSize, dtype });
+    const chooser = options.convFormulations ?? tuned?.chooser ?? fixedFormulation;
+    const { result: graphs, formulations } = withConvFormulations(chooser, () => ({
       trainStep: serializeGraph(trainStepGraph(model, optimizer, dtype, stepOptions)),
       multiStep: stepsPerCall > 1 ? serializeGraph(multiStepTrainGraph(model, optimizer, dtype, stepOptions)) : null,
     }));
@@ -168,7 +174,7 @@ export class Trainer {
     const evalSession = await createSession(serializeGraph(evalGraph(model, dtype)), options);
     const multiStepSession = graphs.multiStep ? await createSession(graphs.multiStep, options) : null;
     const trainer = new Trainer(model, optimizer, dtype, trainSession, evalSession, parameters, states, graphs.trainStep, multiStepSession, stepsPerCall, stepOptions.gradNorm);
-    trainer.convFormulations = formulations;
+    if (formulations.length) trainer.convolutions = { tuned: !!tuned, formulations };
     return trainer;
   }
 

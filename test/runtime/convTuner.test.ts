@@ -148,7 +148,7 @@ describe('convolution tuner', () => {
     const data = loadMnist({ limitTrain: 256, limitTest: 0 }).train;
     const trained = async (formulation: ConvFormulation) => {
       const trainer = await Trainer.create(model, adam(), initializeParameters(model, 3), { threads: 1, convFormulations: () => formulation });
-      assert.ok(trainer.convFormulations.every((f) => f.weightGradient === formulation.weightGradient && f.inputGradient === formulation.inputGradient));
+      assert.ok(trainer.convolutions!.formulations.every((f) => f.weightGradient === formulation.weightGradient && f.inputGradient === formulation.inputGradient));
       await trainer.trainEpoch(data, { batchSize: 64, lr: 1e-3, random: new Random(3) });
       const weights = trainer.parameters();
       await trainer.release();

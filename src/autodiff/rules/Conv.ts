@@ -1,9 +1,9 @@
 import type { Value } from '../../ir/graph.ts';
 import { gather, reduceSum, transpose } from '../../ir/ops.ts';
 import { conv, convTranspose } from '../../ir/spatialOps.ts';
-import { convFormulationFor, type ConvLayerShape } from '../convFormulations.ts';
+import { convFormulationFor } from '../convFormulations.ts';
 import type { GradientRule } from '../rule.ts';
-import { spatial, unreachedTail, windowAttributes, windowWeightGradient } from './convGeometry.ts';
+import { convLayerShapeOf, spatial, unreachedTail, windowAttributes, windowWeightGradient } from './convGeometry.ts';
 import { im2colWeightGradient } from './im2col.ts';
 
 /**
@@ -24,21 +24,9 @@ export const convGradient: GradientRule = ({ node, inputs: [x, w, b], outputGrad
   const [h, wd] = spatial(x!);
   const tailH = unreachedTail(h, kh, c.strides[0], c.pads[0], c.pads[2], c.dilations[0]);
   const tailW = unreachedTail(wd, kw, c.strides[1], c.pads[1], c.pads[3], c.dilations[1]);
-  const shape: ConvLayerShape = {
-    dtype: x!.dtype,
-    inChannels: x!.shape[1] as number,
-    outChannels: w!.shape[0] as number,
-    height: h,
-    width: wd,
-    kernel: [kh, kw],
-    strides: c.strides,
-    pads: c.pads,
-    dilations: c.dilations,
-    group: c.group,
-  };
   // A Conv inside a weight gradient has the batch as its channels: not a layer, keep the plain rules.
   const isLayer = typeof x!.shape[1] === 'number';
-  const formulation = isLayer ? convFormulationFor(shape, node.name) : { weightGradient: 'swapped-conv', inputGradient: 'conv-transpose' };
+  const formulation = isLayer ? convFormulationFor(convLayerShapeOf(node), node.name) : { weightGradient: 'swapped-conv', inputGradient: 'conv-transpose' };
 
   let dX = null;
   if (needsGrad(0)) {

@@ -1,7 +1,7 @@
-import { intsAttribute } from '../../ir/attributes.ts';
 import { flatten, reshape, scatterElements, shape, zerosLike } from '../../ir/ops.ts';
 import { maxUnpool } from '../../ir/spatialOps.ts';
 import type { GradientRule } from '../rule.ts';
+import { windowAttributes } from './convGeometry.ts';
 
 /**
  * Each output's gradient goes to the input element that was the maximum.
@@ -15,9 +15,7 @@ import type { GradientRule } from '../rule.ts';
  */
 export const maxPoolGradient: GradientRule = ({ node, inputs: [x], outputs: [, indices], outputGrads: [dy] }) => {
   if (!indices) throw new Error(`${node.name}: MaxPool's gradient needs its Indices output`);
-  const kernel = intsAttribute(node, 'kernel_shape') as [number, number];
-  const strides = (intsAttribute(node, 'strides') as [number, number] | undefined) ?? [1, 1];
-  const pads = (intsAttribute(node, 'pads') as [number, number, number, number] | undefined) ?? [0, 0, 0, 0];
+  const { kernel, strides, pads } = windowAttributes(node, [1, 1]);
   // onnxruntime has MaxUnpool for float32 only; float64 graphs scatter.
   if (x!.dtype === 'float32' && strides[0] >= kernel[0] && strides[1] >= kernel[1]) return [maxUnpool(dy!, indices, x!, { kernel, strides, pads }, { name: 'dX' })];
   const flatInput = flatten(x!, 0);

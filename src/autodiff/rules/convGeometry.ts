@@ -8,6 +8,7 @@ import type { Node, Value } from '../../ir/graph.ts';
 import { transpose } from '../../ir/ops.ts';
 import { conv, type ResolvedConv2d } from '../../ir/spatialOps.ts';
 import { cropEnd } from './crop.ts';
+import type { ConvLayerShape } from '../convFormulations.ts';
 
 export function windowAttributes(node: Node, kernel: [number, number]): ResolvedConv2d & { kernel: [number, number] } {
   return {
@@ -16,6 +17,25 @@ export function windowAttributes(node: Node, kernel: [number, number]): Resolved
     pads: (intsAttribute(node, 'pads') as [number, number, number, number] | undefined) ?? [0, 0, 0, 0],
     dilations: (intsAttribute(node, 'dilations') as [number, number] | undefined) ?? [1, 1],
     group: intAttribute(node, 'group', 1),
+  };
+}
+
+/** A forward Conv node's layer shape, what convFormulations.ts chooses by (the tuner finds layers with it too). */
+export function convLayerShapeOf(node: Node): ConvLayerShape {
+  const [x, w] = node.inputs as [Value, Value];
+  const c = windowAttributes(node, spatial(w));
+  const [height, width] = spatial(x);
+  return {
+    dtype: x.dtype,
+    inChannels: x.shape[1] as number,
+    outChannels: w.shape[0] as number,
+    height,
+    width,
+    kernel: c.kernel,
+    strides: c.strides,
+    pads: c.pads,
+    dilations: c.dilations,
+    group: c.group,
   };
 }
 
