@@ -11,7 +11,7 @@ import type { onnx as Proto } from 'onnx-proto';
 import { ONNX_ELEMENT_TYPE } from '../ir/dtype.ts';
 import { VERSION } from '../version.ts';
 import type { Attribute, Graph, TensorData, Value } from '../ir/graph.ts';
-import { liveParts } from '../ir/liveness.ts';
+import { liveParts, writtenOutputs } from '../ir/liveness.ts';
 
 /** Opset 17: the newest that Debian's ONNX checker (python3-onnx 1.12) validates. */
 export const OPSET_VERSION = 17;
@@ -38,10 +38,10 @@ export function serializeGraph(graph: Graph, meta: ModelMetadata = {}): Uint8Arr
 }
 
 function graphProto(graph: Graph): Proto.IGraphProto {
-  const { nodes, initializers } = liveParts(graph);
+  const { nodes, initializers, read } = liveParts(graph);
   const declared = new Set<Value>([...graph.inputs, ...graph.outputs.map((o) => o.value), ...graph.outerReferences]);
   const intermediates = nodes
-    .flatMap((node) => node.outputs)
+    .flatMap((node) => writtenOutputs(node, read))
     .filter((value) => !declared.has(value))
     .map((value) => valueInfo(value));
   return {
@@ -56,7 +56,7 @@ function graphProto(graph: Graph): Proto.IGraphProto {
       opType: node.opType,
       domain: '',
       input: node.inputs.map((input) => input?.name ?? ''),
-      output: node.outputs.map((output) => output.name),
+      output: writtenOutputs(node, read).map((output) => output.name),
       attribute: Object.entries(node.attributes).map(([name, attribute]) => attributeProto(name, attribute)),
       docString: node.docString ?? '',
     })),
