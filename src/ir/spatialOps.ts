@@ -131,7 +131,11 @@ export function resolvePool2d(attributes: Pool2dAttributes): Required<Pool2dAttr
   return { kernel: attributes.kernel, strides: attributes.strides ?? attributes.kernel, pads: attributes.pads ?? [0, 0, 0, 0] };
 }
 
-/** MaxPool with its Indices output (flat positions in N*C*H*W), which the gradient rule scatters through. */
+/**
+ * MaxPool with its Indices output (flat positions in N*C*H*W), which the gradient
+ * rule scatters through. The writer leaves Indices out of a graph that does not
+ * read them (liveness.ts): onnxruntime pools much faster without them.
+ */
 export function maxPool(x: Value, attributes: Pool2dAttributes, options: OpOptions = {}): { y: Value; indices: Value } {
   const p = resolvePool2d(attributes);
   const shape = poolShape('MaxPool', x, p);
