@@ -3,14 +3,14 @@
  * fresh child process (bench/child.ts) so its peak RSS is its own, and with
  * --compare pytorch the same workloads in PyTorch (bench/reference/workloads.py).
  *
- *   npm run bench -- [--only B1,B3] [--repeats 3] [--threads 2] [--json] [--compare pytorch]
+ *   npm run bench -- [--only B1,B3] [--repeats 3] [--rounds 1] [--threads 2] [--json] [--compare pytorch]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { BenchResult } from './result.ts';
+import { combineRounds, pairedRatio, type BenchResult } from './result.ts';
 import { comparisonTable, quality, resultsTable, seconds, workloadNotes } from './table.ts';
 import { isWorkloadName, WORKLOAD_NAMES } from './workloads/index.ts';
 
@@ -20,12 +20,14 @@ const CHILD = fileURLToPath(new URL('child.ts', import.meta.url));
 const REFERENCE = fileURLToPath(new URL('reference/workloads.py', import.meta.url));
 const USAGE_EXIT_CODE = 2;
 
-const USAGE = `usage: npm run bench -- [--only ${WORKLOAD_NAMES.join(',')}] [--repeats 3] [--threads 2] [--json] [--compare pytorch]
+const USAGE = `usage: npm run bench -- [--only ${WORKLOAD_NAMES.join(',')}] [--repeats 3] [--rounds 1] [--threads 2] [--json] [--compare pytorch]
 
 Each workload runs in its own process: setup (untimed), 1 warm-up, then --repeats timed runs;
 prints the median and minimum seconds, the peak RSS and a quality figure.
   --only      comma-separated workloads (default: all)
   --repeats   timed repeats after the warm-up (default 3)
+  --rounds    processes per workload (default 1); with --compare, PyTorch and hw1-onnx
+              alternate, and the ratio is the median of the rounds' own ratios
   --threads   onnxruntime intra-op threads, and torch.set_num_threads with --compare (default 2)
   --json      one JSON line per workload (and implementation) instead of a table
   --compare   pytorch: also run bench/reference/workloads.py with ${PYTHON} and compare`;
@@ -35,6 +37,7 @@ class UsageError extends Error {}
 interface BenchOptions {
   workloads: string[];
   repeats: number;
+  rounds: number;
   threads: number;
   json: boolean;
   compare: boolean;
@@ -48,6 +51,7 @@ function parseOptions(argv: string[]): BenchOptions | 'help' {
       options: {
         only: { type: 'string' },
         repeats: { type: 'string', default: '3' },
+        rounds: { type: 'string', default: '1' },
         threads: { type: 'string', default: '2' },
         json: { type: 'boolean', default: false },
         compare: { type: 'string' },
@@ -74,6 +78,7 @@ function parseOptions(argv: string[]): BenchOptions | 'help' {
   return {
     workloads: [...new Set(workloads)],
     repeats: positiveInteger('repeats', values.repeats!),
+    rounds: positiveInteger('rounds', values.rounds!),
     threads: positiveInteger('threads', values.threads!),
     json: values.json!,
     compare: values.compare === 'pytorch',
@@ -123,8 +128,9 @@ function machine(): string {
   return `${cpus().length} cores (nproc), ${model}`;
 }
 
-function progress(result: BenchResult): void {
-  process.stderr.write(`${result.name} ${result.implementation}: ${seconds(result.seconds)} s median (${quality(result.quality)})\n`);
+function report(result: BenchResult, json: boolean): void {
+  if (json) console.log(JSON.stringify(result));
+  else process.stderr.write(`${result.name} ${result.implementation}: ${seconds(result.seconds)} s median (${quality(result.quality)})\n`);
 }
 
 async function main(): Promise<void> {
@@ -136,19 +142,23 @@ async function main(): Promise<void> {
   if (options.compare) requirePyTorch();
 
   const ours: BenchResult[] = [];
-  const pairs: { pytorch: BenchResult; ours: BenchResult }[] = [];
+  const pairs: { pytorch: BenchResult; ours: BenchResult; ratio: number }[] = [];
   for (const name of options.workloads) {
-    // PyTorch first, then hw1-onnx, workload by workload: both see the machine in the same state.
-    const pytorch = options.compare ? await measurePyTorch(name, options) : undefined;
-    if (pytorch) {
-      if (options.json) console.log(JSON.stringify(pytorch));
-      else progress(pytorch);
+    // PyTorch, then hw1-onnx, round after round: both see the machine in the same state.
+    const rounds: { pytorch?: BenchResult; ours: BenchResult }[] = [];
+    for (let round = 0; round < options.rounds; round++) {
+      const pytorch = options.compare ? await measurePyTorch(name, options) : undefined;
+      if (pytorch) report(pytorch, options.json);
+      const result = await measureOurs(name, options);
+      report(result, options.json);
+      rounds.push({ pytorch, ours: result });
     }
-    const result = await measureOurs(name, options);
-    if (options.json) console.log(JSON.stringify(result));
-    else progress(result);
-    ours.push(result);
-    if (pytorch) pairs.push({ pytorch, ours: result });
+    const own = combineRounds(rounds.map((r) => r.ours));
+    ours.push(own);
+    if (options.compare) {
+      const references = rounds.map((r) => r.pytorch!);
+      pairs.push({ pytorch: combineRounds(references), ours: own, ratio: pairedRatio(references, rounds.map((r) => r.ours)) });
+    }
   }
   if (options.json) return;
 
@@ -158,7 +168,10 @@ async function main(): Promise<void> {
     [
       '',
       `hw1-onnx benchmarks, ${new Date().toISOString().slice(0, 10)}: ${machine()}; ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-      `${options.threads} intra-op threads; each workload in its own process: setup untimed, 1 warm-up, then the median (and min) of ${options.repeats} timed runs; peak RSS of that process`,
+      `${options.threads} intra-op threads; each workload in its own process: setup untimed, 1 warm-up, then the median (and min) of ${options.repeats} timed runs; peak RSS of that process` +
+        (options.rounds > 1
+          ? `; ${options.rounds} rounds (processes)${options.compare ? ', PyTorch and hw1-onnx alternating, the ratio the median of the rounds\' own ratios' : ''}, the median over all their timed runs`
+          : ''),
       '',
       options.compare ? comparisonTable(pairs) : resultsTable(ours),
       '',

@@ -30,14 +30,14 @@ export function resultsTable(results: readonly BenchResult[]): string {
 }
 
 /** One row per workload: PyTorch and hw1-onnx side by side; ratio = hw1-onnx seconds / PyTorch seconds (medians). */
-export function comparisonTable(pairs: readonly { pytorch: BenchResult; ours: BenchResult }[]): string {
+export function comparisonTable(pairs: readonly { pytorch: BenchResult; ours: BenchResult; ratio?: number }[]): string {
   return markdownTable(
     ['workload', 'PyTorch s', 'hw1-onnx s', 'ratio', 'PyTorch quality', 'hw1-onnx quality', 'PyTorch peak RSS', 'hw1-onnx peak RSS'],
-    pairs.map(({ pytorch, ours }) => [
+    pairs.map(({ pytorch, ours, ratio }) => [
       ours.name,
       seconds(pytorch.seconds),
       seconds(ours.seconds),
-      `${(ours.seconds / pytorch.seconds).toFixed(2)}x`,
+      `${(ratio ?? ours.seconds / pytorch.seconds).toFixed(2)}x`,
       quality(pytorch.quality),
       quality(ours.quality),
       megabytes(pytorch.peakRssMb),
