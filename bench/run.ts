@@ -145,20 +145,18 @@ async function main(): Promise<void> {
   const pairs: { pytorch: BenchResult; ours: BenchResult; ratio: number }[] = [];
   for (const name of options.workloads) {
     // PyTorch, then hw1-onnx, round after round: both see the machine in the same state.
-    const rounds: { pytorch?: BenchResult; ours: BenchResult }[] = [];
+    const references: BenchResult[] = [];
+    const own: BenchResult[] = [];
     for (let round = 0; round < options.rounds; round++) {
-      const pytorch = options.compare ? await measurePyTorch(name, options) : undefined;
-      if (pytorch) report(pytorch, options.json);
-      const result = await measureOurs(name, options);
-      report(result, options.json);
-      rounds.push({ pytorch, ours: result });
+      if (options.compare) {
+        references.push(await measurePyTorch(name, options));
+        report(references.at(-1)!, options.json);
+      }
+      own.push(await measureOurs(name, options));
+      report(own.at(-1)!, options.json);
     }
-    const own = combineRounds(rounds.map((r) => r.ours));
-    ours.push(own);
-    if (options.compare) {
-      const references = rounds.map((r) => r.pytorch!);
-      pairs.push({ pytorch: combineRounds(references), ours: own, ratio: pairedRatio(references, rounds.map((r) => r.ours)) });
-    }
+    ours.push(combineRounds(own));
+    if (options.compare) pairs.push({ pytorch: combineRounds(references), ours: ours.at(-1)!, ratio: pairedRatio(references, own) });
   }
   if (options.json) return;
 

@@ -29,15 +29,15 @@ export function resultsTable(results: readonly BenchResult[]): string {
   );
 }
 
-/** One row per workload: PyTorch and hw1-onnx side by side; ratio = hw1-onnx seconds / PyTorch seconds (medians). */
-export function comparisonTable(pairs: readonly { pytorch: BenchResult; ours: BenchResult; ratio?: number }[]): string {
+/** One row per workload: PyTorch and hw1-onnx side by side; ratio = hw1-onnx seconds / PyTorch seconds, paired by round (result.ts's pairedRatio). */
+export function comparisonTable(pairs: readonly { pytorch: BenchResult; ours: BenchResult; ratio: number }[]): string {
   return markdownTable(
     ['workload', 'PyTorch s', 'hw1-onnx s', 'ratio', 'PyTorch quality', 'hw1-onnx quality', 'PyTorch peak RSS', 'hw1-onnx peak RSS'],
     pairs.map(({ pytorch, ours, ratio }) => [
       ours.name,
       seconds(pytorch.seconds),
       seconds(ours.seconds),
-      `${(ratio ?? ours.seconds / pytorch.seconds).toFixed(2)}x`,
+      `${ratio.toFixed(2)}x`,
       quality(pytorch.quality),
       quality(ours.quality),
       megabytes(pytorch.peakRssMb),
