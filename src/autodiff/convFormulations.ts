@@ -10,8 +10,12 @@ import type { DType } from '../ir/dtype.ts';
 
 /** dW: a Conv with batch and channels swapped, or im2col columns and one Gemm (rules/im2col.ts). */
 export const WEIGHT_GRADIENTS = ['swapped-conv', 'im2col-gemm'] as const;
-/** dX: ConvTranspose of dY, or (stride 1) a Conv of the padded dY by the flipped, transposed kernel. */
-export const INPUT_GRADIENTS = ['conv-transpose', 'flipped-conv'] as const;
+/**
+ * dX: ConvTranspose of dY; or (stride 1) a Conv of the padded dY by the
+ * flipped, transposed kernel; or (float32) one MatMul of dY by the kernel
+ * and a Col2Im, opset 18 (rules/im2col.ts).
+ */
+export const INPUT_GRADIENTS = ['conv-transpose', 'flipped-conv', 'matmul-col2im'] as const;
 export type WeightGradientFormulation = (typeof WEIGHT_GRADIENTS)[number];
 export type InputGradientFormulation = (typeof INPUT_GRADIENTS)[number];
 
@@ -41,7 +45,11 @@ export function convShapeKey(s: ConvLayerShape): string {
   return `${s.dtype} C${s.inChannels}->${s.outChannels} ${s.height}x${s.width} k${s.kernel.join('x')} s${s.strides.join(',')} p${s.pads.join(',')} d${s.dilations.join(',')} g${s.group}`;
 }
 
-/** Which formulations apply to a shape: im2col needs group 1; the flipped Conv needs stride and dilation 1 and pads below the kernel. */
+/**
+ * Which formulations apply to a shape: im2col and Col2Im need group 1, and
+ * onnxruntime has Col2Im for float32 only; the flipped Conv needs stride and
+ * dilation 1 and pads below the kernel.
+ */
 export function applicableFormulations(s: ConvLayerShape): { weightGradient: WeightGradientFormulation[]; inputGradient: InputGradientFormulation[] } {
   const ungrouped = s.group === 1;
   const flippable =
@@ -51,7 +59,9 @@ export function applicableFormulations(s: ConvLayerShape): { weightGradient: Wei
     s.pads.every((p, i) => p <= s.kernel[i % 2]! - 1);
   return {
     weightGradient: ungrouped ? [...WEIGHT_GRADIENTS] : ['swapped-conv'],
-    inputGradient: flippable ? [...INPUT_GRADIENTS] : ['conv-transpose'],
+    inputGradient: INPUT_GRADIENTS.filter(
+      (f) => f === 'conv-transpose' || (f === 'flipped-conv' && flippable) || (f === 'matmul-col2im' && ungrouped && s.dtype === 'float32'),
+    ),
   };
 }
 
@@ -60,8 +70,11 @@ export function applicableFormulations(s: ConvLayerShape): { weightGradient: Wei
  * (batch 64, 2 threads, 2-core AMD EPYC, onnxruntime 1.30): im2col's Gather
  * copies blocks of C floats, so it wins with many input channels (conv2, 16
  * channels: 3.7 against 9.1 ms) and loses with one (conv1: 5.9 against 1.9
- * ms); ConvTranspose did the input gradient fastest on every shape measured
- * (conv2: 3.5 against 6.5 ms by the flipped Conv).
+ * ms); ConvTranspose did the input gradient fastest of the opset-17 forms on
+ * every shape measured (conv2: 3.5 against 6.5 ms by the flipped Conv). The
+ * faster MatMul + Col2Im is left to the tuner: it needs opset 18, past the
+ * ONNX checker this project validates its graphs with, so the fixed choice
+ * stays checkable.
  */
 export const fixedFormulation: ConvChooser = (s) => ({
   weightGradient: s.group === 1 && s.inChannels >= 8 ? 'im2col-gemm' : 'swapped-conv',

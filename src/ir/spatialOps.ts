@@ -1,6 +1,6 @@
 /**
  * Builder functions for the 2-D spatial ops (Conv, ConvTranspose, MaxPool,
- * AveragePool) and Dropout, with ONNX opset-17 semantics. Spatial sizes must
+ * AveragePool, Col2Im) and Dropout, with ONNX opset-17 semantics (Col2Im: 18). Spatial sizes must
  * be static (the batch may be symbolic): gradient rules need them to choose
  * output paddings and crops while the graph is built.
  */
@@ -111,6 +111,33 @@ export function convTranspose(
     nameHint: options.name,
     docString: options.doc,
   })[0]!;
+}
+
+/**
+ * Col2Im (opset 18, float32 only in onnxruntime): columns [N, C·kH·kW, L],
+ * channel major then kernel offset, L the windows in row-major order, each
+ * summed into its place in an image [N, C, H, W]: the adjoint of im2col.
+ * Window positions in the padding are dropped, and image positions no window
+ * reaches stay zero.
+ */
+export function col2im(columns: Value, image: [number, number], kernel: [number, number], attributes: Conv2dAttributes = {}, options: OpOptions = {}): Value {
+  const c = resolveConv2d(attributes);
+  const [batch, rows, windows] = columns.shape;
+  const blocks = kernel[0] * kernel[1];
+  if (columns.rank !== 3 || typeof rows !== 'number' || rows % blocks !== 0) {
+    throw new Error(`Col2Im: columns ${columns.name} must be [N, C·${kernel.join('·')}, L] with static channels, got ${formatShape(columns.shape)}`);
+  }
+  const outH = convOutputSize(image[0], kernel[0], c.strides[0], c.pads[0], c.pads[2], c.dilations[0]);
+  const outW = convOutputSize(image[1], kernel[1], c.strides[1], c.pads[1], c.pads[3], c.dilations[1]);
+  if (windows !== outH * outW) throw new Error(`Col2Im: ${formatShape(columns.shape)} has ${windows} windows, a ${kernel.join('x')} window over ${image.join('x')} makes ${outH * outW}`);
+  const graph = columns.graph;
+  return graph.addNode(
+    'Col2Im',
+    [columns, graph.constant('int64', [2], image), graph.constant('int64', [2], kernel)],
+    [{ dtype: columns.dtype, shape: [batch!, rows / blocks, image[0], image[1]] }],
+    { dilations: ints(c.dilations), pads: ints(c.pads), strides: ints(c.strides) },
+    { nameHint: options.name, docString: options.doc },
+  )[0]!;
 }
 
 export interface Pool2dAttributes {

@@ -13,8 +13,18 @@ import { VERSION } from '../version.ts';
 import type { Attribute, Graph, TensorData, Value } from '../ir/graph.ts';
 import { liveParts, writtenOutputs } from '../ir/liveness.ts';
 
-/** Opset 17: the newest that Debian's ONNX checker (python3-onnx 1.12) validates. */
+/**
+ * Opset 17: the newest that Debian's ONNX checker (python3-onnx 1.12)
+ * validates. A graph with an op that came later (Col2Im, opset 18, in the
+ * "matmul-col2im" convolution input gradient the tuner may choose) is
+ * written at that op's opset, with the ops that changed on the way written
+ * the later way.
+ */
 export const OPSET_VERSION = 17;
+/** Ops this project emits that opset 17 lacks, and the opset that has them. */
+const LATER_OPS: Readonly<Record<string, number>> = { Col2Im: 18 };
+/** Ops whose axes moved from an attribute to an input in opset 18 (ReduceSum moved in 13). */
+const AXES_INPUT_FROM_18: ReadonlySet<string> = new Set(['ReduceMean', 'ReduceSumSquare', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp']);
 /** IR version 8 is what ONNX 1.10-1.12 write for opset 17 models. */
 export const IR_VERSION = 8;
 export const PRODUCER_NAME = 'hw1-onnx';
@@ -24,21 +34,42 @@ export interface ModelMetadata {
   metadata?: Record<string, string>;
 }
 
+/** The opset a graph is written at: 17, or the opset of the latest op it (or a subgraph) uses. */
+export function opsetOf(graph: Graph): number {
+  let opset = OPSET_VERSION;
+  for (const node of graph.nodes) {
+    opset = Math.max(opset, LATER_OPS[node.opType] ?? OPSET_VERSION);
+    for (const attribute of Object.values(node.attributes)) if (attribute.kind === 'graph') opset = Math.max(opset, opsetOf(attribute.value));
+  }
+  return opset;
+}
+
 export function serializeGraph(graph: Graph, meta: ModelMetadata = {}): Uint8Array {
+  const opset = opsetOf(graph);
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: OPSET_VERSION }],
+    opsetImport: [{ domain: '', version: opset }],
     producerName: PRODUCER_NAME,
     producerVersion: VERSION,
     docString: meta.docString ?? graph.docString,
     metadataProps: Object.entries(meta.metadata ?? {}).map(([key, value]) => ({ key, value })),
-    graph: graphProto(graph),
+    graph: graphProto(graph, opset),
   });
   return onnx.ModelProto.encode(model).finish();
 }
 
-function graphProto(graph: Graph): Proto.IGraphProto {
+function graphProto(graph: Graph, opset: number): Proto.IGraphProto {
   const { nodes, initializers, read } = liveParts(graph);
+  // From opset 18 the Reduce ops above read their axes from an input: one int64 initializer each.
+  const axesInputs = new Map<string, Proto.ITensorProto>();
+  if (opset >= 18) {
+    for (const node of nodes) {
+      const axes = node.attributes.axes;
+      if (AXES_INPUT_FROM_18.has(node.opType) && axes?.kind === 'ints') {
+        axesInputs.set(node.name, tensorProto(`${node.name}:axes`, { dtype: 'int64', shape: [axes.value.length], data: axes.value }));
+      }
+    }
+  }
   const declared = new Set<Value>([...graph.inputs, ...graph.outputs.map((o) => o.value), ...graph.outerReferences]);
   const intermediates = nodes
     .flatMap((node) => writtenOutputs(node, read))
@@ -49,15 +80,17 @@ function graphProto(graph: Graph): Proto.IGraphProto {
     docString: graph.docString,
     input: graph.inputs.map((value) => valueInfo(value, graph.inputDocs.get(value))),
     output: graph.outputs.map((output) => valueInfo(output.value, output.docString)),
-    initializer: initializers.map(({ value, data }) => tensorProto(value.name, data)),
+    initializer: [...initializers.map(({ value, data }) => tensorProto(value.name, data)), ...axesInputs.values()],
     valueInfo: intermediates,
     node: nodes.map((node) => ({
       name: node.name,
       opType: node.opType,
       domain: '',
-      input: node.inputs.map((input) => input?.name ?? ''),
+      input: [...node.inputs.map((input) => input?.name ?? ''), ...(axesInputs.has(node.name) ? [axesInputs.get(node.name)!.name!] : [])],
       output: writtenOutputs(node, read).map((output) => output.name),
-      attribute: Object.entries(node.attributes).map(([name, attribute]) => attributeProto(name, attribute)),
+      attribute: Object.entries(node.attributes)
+        .filter(([name]) => !(name === 'axes' && axesInputs.has(node.name)))
+        .map(([name, attribute]) => attributeProto(name, attribute, opset)),
       docString: node.docString ?? '',
     })),
   };
@@ -96,7 +129,7 @@ function rawBytes(tensor: TensorData): Uint8Array {
   return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength).slice();
 }
 
-function attributeProto(name: string, attribute: Attribute): Proto.IAttributeProto {
+function attributeProto(name: string, attribute: Attribute, opset: number): Proto.IAttributeProto {
   const Type = onnx.AttributeProto.AttributeType;
   switch (attribute.kind) {
     case 'int':
@@ -112,6 +145,6 @@ function attributeProto(name: string, attribute: Attribute): Proto.IAttributePro
     case 'tensor':
       return { name, type: Type.TENSOR, t: tensorProto('', attribute.value) };
     case 'graph':
-      return { name, type: Type.GRAPH, g: graphProto(attribute.value) };
+      return { name, type: Type.GRAPH, g: graphProto(attribute.value, opset) };
   }
 }

@@ -3,7 +3,7 @@ import type { Shape } from '../ir/shape.ts';
 import type { Graph } from '../ir/graph.ts';
 import type { Model, Task } from '../nn/model.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import { IR_VERSION, OPSET_VERSION } from '../onnx/writer.ts';
+import { IR_VERSION, opsetOf } from '../onnx/writer.ts';
 import { inputShape, targetSignature, type FloatType } from './modelInputs.ts';
 
 export const MANIFEST_FORMAT = 'hw1-onnx/graphs@1';
@@ -11,6 +11,8 @@ export const MANIFEST_FORMAT = 'hw1-onnx/graphs@1';
 export interface GraphEntry {
   file: string;
   doc: string;
+  /** 17, or 18 where a convolution's input gradient takes Col2Im (the tuner's choice). */
+  opset: number;
   inputs: string[];
   outputs: string[];
 }
@@ -28,6 +30,7 @@ export interface Manifest {
   parameters: Array<{ name: string; shape: number[] }>;
   parameterCount: number;
   optimizer: { name: string; config: Record<string, number | boolean>; stateSlots: string[]; initialState: Record<string, number> };
+  /** The highest opset among the graphs. */
   opset: number;
   irVersion: number;
   graphs: Record<string, GraphEntry>;
@@ -61,12 +64,12 @@ export function manifestFor(
       // Every slot starts at this value (0 unless listed), e.g. Adagrad's initial_accumulator_value.
       initialState: Object.fromEntries(optimizer.stateSlots.map((slot) => [slot, optimizer.initialState?.[slot] ?? 0])),
     },
-    opset: OPSET_VERSION,
+    opset: Math.max(...Object.values(graphs).map(opsetOf)),
     irVersion: IR_VERSION,
     graphs: Object.fromEntries(
       Object.entries(graphs).map(([key, graph]) => [
         key,
-        { file: `${key}.onnx`, doc: graph.docString, inputs: graph.inputs.map((v) => v.name), outputs: graph.outputs.map((o) => o.name) },
+        { file: `${key}.onnx`, doc: graph.docString, opset: opsetOf(graph), inputs: graph.inputs.map((v) => v.name), outputs: graph.outputs.map((o) => o.name) },
       ]),
     ),
     ...(convolutions?.formulations.length ? { convolutions } : {}),

@@ -12,7 +12,7 @@ import { lossOf } from '../../src/programs/modelInputs.ts';
 import { evalGraph, forwardGraph, trainStepGraph } from '../../src/programs/programs.ts';
 import { createSession } from '../../src/runtime/session.ts';
 import * as op from '../../src/ir/ops.ts';
-import { averagePool, conv, convTranspose, dropout, maxPool, resolveConv2d } from '../../src/ir/spatialOps.ts';
+import { averagePool, col2im, conv, convTranspose, dropout, maxPool, resolveConv2d } from '../../src/ir/spatialOps.ts';
 import { applicableFormulations, type ConvLayerShape } from '../../src/autodiff/convFormulations.ts';
 import { Random } from '../../src/util/random.ts';
 import { checkGradients } from '../support/gradcheck.ts';
@@ -63,6 +63,14 @@ describe('spatial gradient rules (float32, finite differences)', () => {
         );
       });
     }
+    it(`Col2Im (the matmul-col2im input gradient's op) 3x3 and 2x3 stride (2,1) dilation (2,1) padding (1,2), order ${order}`, async () => {
+      // Columns [N, C·kH·kW, L] for a 7x7 and an 8x7 image. Col2Im is linear, so a square makes the
+      // second derivative exact for the finite difference too (tanh's is too small to check in float32).
+      const square = (v: Value) => op.mul(v, v);
+      await checkGradients((a) => square(col2im(a, [7, 7], [3, 3])), [{ shape: [2, 2 * 9, 25], sample: small }], { ...f32, order });
+      const c = { strides: [2, 1] as [number, number], dilations: [2, 1] as [number, number], pads: [1, 0, 0, 2] as [number, number, number, number] };
+      await checkGradients((a) => square(col2im(a, [8, 7], [2, 3], c)), [{ shape: [1, 3 * 6, 4 * 7], sample: small }], { ...f32, order });
+    });
     it(`AveragePool 2x2 stride 2 and 3x3 stride 2 padding 1, order ${order}`, async () => {
       await checkGradients((a) => op.tanh(op.mul(averagePool(a, { kernel: [2, 2] }), a.graph.constant('float32', [], [3]))), [{ shape: [2, 3, 6, 6] }], { ...f32, order });
       await checkGradients((a) => op.tanh(averagePool(op.mul(a, a), { kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] })), [{ shape: [1, 2, 7, 7] }], { ...f32, order });

@@ -4,13 +4,14 @@ import { conv, convTranspose } from '../../ir/spatialOps.ts';
 import { convFormulationFor } from '../convFormulations.ts';
 import type { GradientRule } from '../rule.ts';
 import { convLayerShapeOf, spatial, unreachedTail, windowAttributes, windowWeightGradient } from './convGeometry.ts';
-import { im2colWeightGradient } from './im2col.ts';
+import { col2imInputGradient, im2colWeightGradient } from './im2col.ts';
 
 /**
  * Y = conv(X, W) + B.
  * dX: the adjoint, ConvTranspose(dY, W) with the same window, its output
  *     padded back to X's size; or, at stride 1, the equal Conv of dY padded
- *     by k - 1 - p by the kernel flipped in space with in and out swapped.
+ *     by k - 1 - p by the kernel flipped in space with in and out swapped;
+ *     or W as a matrix times dY, summed into place by Col2Im.
  * dW[o,i,a,b] = Σ_{n,y,x} dY[n,o,y,x] Xpad[n,i,y·s+a·d, x·s+b·d]: a convolution
  *     of X (channels and batch swapped) by dY, with stride and dilation
  *     swapped; or im2col columns of X times dY in one Gemm (im2col.ts).
@@ -30,10 +31,9 @@ export const convGradient: GradientRule = ({ node, inputs: [x, w, b], outputGrad
 
   let dX = null;
   if (needsGrad(0)) {
-    dX =
-      formulation.inputGradient === 'flipped-conv'
-        ? flippedKernelInputGradient(dy!, w!, [kh, kw], c.pads)
-        : convTranspose(dy!, w!, null, { strides: c.strides, pads: c.pads, dilations: c.dilations, group: c.group, outputPadding: [tailH, tailW] }, { name: 'dX' });
+    if (formulation.inputGradient === 'flipped-conv') dX = flippedKernelInputGradient(dy!, w!, [kh, kw], c.pads);
+    else if (formulation.inputGradient === 'matmul-col2im') dX = col2imInputGradient(dy!, w!, x!, c);
+    else dX = convTranspose(dy!, w!, null, { strides: c.strides, pads: c.pads, dilations: c.dilations, group: c.group, outputPadding: [tailH, tailW] }, { name: 'dX' });
   }
 
   let dW = null;

@@ -3,6 +3,7 @@ import { absGradient } from './Abs.ts';
 import { addGradient } from './Add.ts';
 import { averagePoolGradient } from './AveragePool.ts';
 import { castGradient } from './Cast.ts';
+import { col2imGradient } from './Col2Im.ts';
 import { concatGradient } from './Concat.ts';
 import { splitGradient } from './Split.ts';
 import { convGradient } from './Conv.ts';
@@ -47,6 +48,7 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   Add: addGradient,
   AveragePool: averagePoolGradient,
   Cast: castGradient,
+  Col2Im: col2imGradient,
   Concat: concatGradient,
   Conv: convGradient,
   ConvTranspose: convTransposeGradient,
