@@ -1,8 +1,9 @@
 /**
  * Builder functions for the 2-D spatial ops (Conv, ConvTranspose, MaxPool,
- * AveragePool, Col2Im) and Dropout, with ONNX opset-17 semantics (Col2Im: 18). Spatial sizes must
- * be static (the batch may be symbolic): gradient rules need them to choose
- * output paddings and crops while the graph is built.
+ * AveragePool, Col2Im) and Dropout, with ONNX opset-17 semantics (Col2Im is
+ * opset 18's). Spatial sizes must be static (the batch may be symbolic):
+ * gradient rules need them to choose output paddings and crops while the
+ * graph is built.
  */
 import type { Attribute, Value } from './graph.ts';
 import { formatShape, type Dim } from './shape.ts';

@@ -34,10 +34,10 @@ export interface ModelMetadata {
   metadata?: Record<string, string>;
 }
 
-/** The opset a graph is written at: 17, or the opset of the latest op it (or a subgraph) uses. */
+/** The opset a graph is written at: 17, or the opset of the latest op its written nodes (or a subgraph's) use. */
 export function opsetOf(graph: Graph): number {
   let opset = OPSET_VERSION;
-  for (const node of graph.nodes) {
+  for (const node of liveParts(graph).nodes) {
     opset = Math.max(opset, LATER_OPS[node.opType] ?? OPSET_VERSION);
     for (const attribute of Object.values(node.attributes)) if (attribute.kind === 'graph') opset = Math.max(opset, opsetOf(attribute.value));
   }

@@ -72,4 +72,10 @@ describe('the opset a graph is written at', () => {
     for (let k = 0; k < 4; k++) for (let l = 0; l < 4; l++) image[(Math.floor(l / 2) + Math.floor(k / 2)) * 3 + (l % 2) + (k % 2)] += columns[k * 4 + l]!;
     assert.deepEqual(Array.from(outputs.image!.data as Float32Array), image);
   });
+
+  it('counts only the nodes that are written: a Col2Im nothing reads keeps the graph at 17', () => {
+    const graph = build(false);
+    col2im(graph.addInput('columns', 'float32', [1, 4, 4]), [3, 3], [2, 2]);
+    assert.equal(opsetOf(graph), OPSET_VERSION);
+  });
 });
