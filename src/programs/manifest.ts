@@ -46,6 +46,7 @@ export function manifestFor(
   convolutions?: ConvolutionsRecord,
 ): Manifest {
   const target = targetSignature(model, dtype);
+  const opsets = Object.fromEntries(Object.entries(graphs).map(([key, graph]) => [key, opsetOf(graph)]));
   return {
     format: MANIFEST_FORMAT,
     model: model.name,
@@ -64,12 +65,12 @@ export function manifestFor(
       // Every slot starts at this value (0 unless listed), e.g. Adagrad's initial_accumulator_value.
       initialState: Object.fromEntries(optimizer.stateSlots.map((slot) => [slot, optimizer.initialState?.[slot] ?? 0])),
     },
-    opset: Math.max(...Object.values(graphs).map(opsetOf)),
+    opset: Math.max(...Object.values(opsets)),
     irVersion: IR_VERSION,
     graphs: Object.fromEntries(
       Object.entries(graphs).map(([key, graph]) => [
         key,
-        { file: `${key}.onnx`, doc: graph.docString, opset: opsetOf(graph), inputs: graph.inputs.map((v) => v.name), outputs: graph.outputs.map((o) => o.name) },
+        { file: `${key}.onnx`, doc: graph.docString, opset: opsets[key]!, inputs: graph.inputs.map((v) => v.name), outputs: graph.outputs.map((o) => o.name) },
       ]),
     ),
     ...(convolutions?.formulations.length ? { convolutions } : {}),

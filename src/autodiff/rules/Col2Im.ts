@@ -1,6 +1,6 @@
-import { constantInts, intsAttribute } from '../../ir/attributes.ts';
-import { resolveConv2d } from '../../ir/spatialOps.ts';
+import { constantInts } from '../../ir/attributes.ts';
 import type { GradientRule } from '../rule.ts';
+import { windowAttributes } from './convGeometry.ts';
 import { imageColumns } from './im2col.ts';
 
 /**
@@ -12,10 +12,7 @@ import { imageColumns } from './im2col.ts';
 export const col2imGradient: GradientRule = ({ node, inputs: [, , blockShape], outputGrads: [dy] }) => {
   const kernel = constantInts(blockShape);
   if (kernel?.length !== 2) throw new Error(`${node.name}: Col2Im's block shape must be a constant pair`);
-  const c = resolveConv2d({
-    strides: intsAttribute(node, 'strides') as [number, number] | undefined,
-    pads: intsAttribute(node, 'pads') as [number, number, number, number] | undefined,
-    dilations: intsAttribute(node, 'dilations') as [number, number] | undefined,
-  });
-  return [imageColumns(dy!, kernel as [number, number], c), null, null];
+  // Col2Im has no kernel_shape attribute: the block shape stands in for it.
+  const c = windowAttributes(node, kernel as [number, number]);
+  return [imageColumns(dy!, c.kernel, c), null, null];
 };

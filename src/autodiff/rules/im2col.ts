@@ -34,13 +34,18 @@ export function windowRowIndices(height: number, width: number, kernel: [number,
   return { indices, shape: [outH, outW, kernel[0] * kernel[1]] };
 }
 
+/** X [N, C, H, W] zero-padded as the window says, and its padded plane size H'·W' (the positions windowRowIndices numbers). */
+function paddedPlanes(x: Value, c: ResolvedConv2d): { padded: Value; planeSize: number } {
+  const [height, width] = [x.shape[2] as number, x.shape[3] as number];
+  const padded = c.pads.some((p) => p !== 0) ? pad(x, [0, 0, c.pads[0], c.pads[1], 0, 0, c.pads[2], c.pads[3]]) : x;
+  return { padded, planeSize: (height + c.pads[0] + c.pads[2]) * (width + c.pads[1] + c.pads[3]) };
+}
+
 /** X [N, C, H, W] -> columns [N·Ho·Wo, kH·kW·C] (window offset major, channel minor). */
 export function im2colColumns(x: Value, kernel: [number, number], c: ResolvedConv2d): Value {
   const [, channels, height, width] = x.shape as [unknown, number, number, number];
-  const padded = c.pads.some((p) => p !== 0) ? pad(x, [0, 0, c.pads[0], c.pads[1], 0, 0, c.pads[2], c.pads[3]]) : x;
-  const paddedH = height + c.pads[0] + c.pads[2];
-  const paddedW = width + c.pads[1] + c.pads[3];
-  const rows = reshape(transpose(padded, [0, 2, 3, 1]), [0, paddedH * paddedW, channels], { name: 'nhwc_rows' });
+  const { padded, planeSize } = paddedPlanes(x, c);
+  const rows = reshape(transpose(padded, [0, 2, 3, 1]), [0, planeSize, channels], { name: 'nhwc_rows' });
   const { indices, shape } = windowRowIndices(height, width, kernel, c);
   const windows = gather(rows, rows.graph.constant('int64', shape, indices), 1, { name: 'im2col' });
   return flatten(windows, 3, { name: 'columns' });
@@ -80,8 +85,8 @@ export function col2imInputGradient(dy: Value, w: Value, x: Value, c: ResolvedCo
  */
 export function imageColumns(image: Value, kernel: [number, number], c: ResolvedConv2d): Value {
   const [, channels, height, width] = image.shape as [unknown, number, number, number];
-  const padded = c.pads.some((p) => p !== 0) ? pad(image, [0, 0, c.pads[0], c.pads[1], 0, 0, c.pads[2], c.pads[3]]) : image;
-  const planes = reshape(padded, [0, channels, (height + c.pads[0] + c.pads[2]) * (width + c.pads[1] + c.pads[3])], { name: 'planes' });
+  const { padded, planeSize } = paddedPlanes(image, c);
+  const planes = reshape(padded, [0, channels, planeSize], { name: 'planes' });
   const { indices, shape } = windowRowIndices(height, width, kernel, c);
   const [outH, outW, blocks] = shape;
   const windows = outH * outW;
